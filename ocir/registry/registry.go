@@ -1,0 +1,277 @@
+package registry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Region is one OCI region: its three-letter key, its identifier, the realm
+// it belongs to and the realm's second-level domain.
+type Region struct {
+	Key    string `json:"regionKey"`
+	ID     string `json:"regionIdentifier"`
+	Realm  string `json:"realmKey"`
+	Domain string `json:"realmDomainComponent"`
+}
+
+// Hosts returns the registry host names a user is expected to configure for
+// the region: the short <key>.ocir.io form (commercial realm only) and the
+// ocir.<id>.oci.<domain> form that works in every realm.
+func (r Region) Hosts() []string {
+	var hosts []string
+	if r.Realm == "oc1" {
+		hosts = append(hosts, r.Key+".ocir.io")
+	}
+	return append(hosts, "ocir."+r.ID+".oci."+r.Domain)
+}
+
+// Form says which of the OCIR host name forms a host uses.
+type Form int
+
+// The host name forms OCIR answers on.
+const (
+	FormKey    Form = iota + 1 // <region-key>.ocir.io
+	FormID                     // <region-id>.ocir.io
+	FormDomain                 // ocir.<region-id>.oci.<realm-domain>
+	FormMirror                 // a host the user configured explicitly
+)
+
+// Registry is a recognised OCIR host.
+type Registry struct {
+	// Host is the canonical host (lower case, no default port) used as the
+	// cache key and as the key in every answer given to clients.
+	Host   string
+	Region Region
+	Form   Form
+}
+
+// TokenURL is where OCIR issues bearer tokens for this host.
+func (r Registry) TokenURL() string {
+	return "https://" + r.Host + "/20180419/docker/token"
+}
+
+// Table is a set of known regions. The zero value knows nothing; use
+// DefaultTable or LoadTable.
+type Table struct {
+	regions []Region
+	byKey   map[string]Region
+	byID    map[string]Region
+}
+
+// DefaultTable returns the regions compiled in from the SDK.
+func DefaultTable() *Table {
+	t := &Table{}
+	for _, r := range sdkRegions {
+		t.add(r)
+	}
+	return t
+}
+
+func (t *Table) add(r Region) {
+	if t.byKey == nil {
+		t.byKey = map[string]Region{}
+		t.byID = map[string]Region{}
+	}
+	r.Key, r.ID = strings.ToLower(r.Key), strings.ToLower(r.ID)
+	r.Realm, r.Domain = strings.ToLower(r.Realm), strings.ToLower(r.Domain)
+	if _, ok := t.byID[r.ID]; ok {
+		return
+	}
+	t.regions = append(t.regions, r)
+	t.byKey[r.Key] = r
+	t.byID[r.ID] = r
+}
+
+// LoadTable returns the SDK regions plus those described the way the OCI
+// SDKs and CLI accept new regions: the OCI_REGION_METADATA environment
+// variable (one JSON object) and ~/.oci/regions-config.json (a JSON array).
+// home may be empty when there is no home directory.
+func LoadTable(getenv func(string) string, home string) (*Table, error) {
+	t := DefaultTable()
+	if home != "" {
+		path := filepath.Join(home, ".oci", "regions-config.json")
+		raw, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("read region metadata %s: %w", path, err)
+		default:
+			var extra []Region
+			if err := json.Unmarshal(raw, &extra); err != nil {
+				return nil, fmt.Errorf("parse region metadata %s: %w", path, err)
+			}
+			for i, r := range extra {
+				if err := r.validate(); err != nil {
+					return nil, fmt.Errorf("region metadata %s entry %d: %w", path, i, err)
+				}
+				t.add(r)
+			}
+		}
+	}
+	if v := strings.TrimSpace(getenv("OCI_REGION_METADATA")); v != "" {
+		var r Region
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, fmt.Errorf("parse OCI_REGION_METADATA: %w", err)
+		}
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("OCI_REGION_METADATA: %w", err)
+		}
+		t.add(r)
+	}
+	return t, nil
+}
+
+func (r Region) validate() error {
+	for name, v := range map[string]string{"regionKey": r.Key, "regionIdentifier": r.ID, "realmKey": r.Realm, "realmDomainComponent": r.Domain} {
+		if v == "" {
+			return fmt.Errorf("missing %s", name)
+		}
+		if !validDNSName(strings.ToLower(v)) {
+			return fmt.Errorf("%s %q is not a valid DNS name part", name, v)
+		}
+	}
+	return nil
+}
+
+// Lookup finds a region by key (iad) or identifier (us-ashburn-1).
+func (t *Table) Lookup(keyOrID string) (Region, bool) {
+	s := strings.ToLower(strings.TrimSpace(keyOrID))
+	if r, ok := t.byID[s]; ok {
+		return r, true
+	}
+	r, ok := t.byKey[s]
+	return r, ok
+}
+
+// Regions returns the regions of one realm (all realms when realm is
+// empty), sorted by identifier.
+func (t *Table) Regions(realm string) []Region {
+	var out []Region
+	for _, r := range t.regions {
+		if realm == "" || r.Realm == strings.ToLower(realm) {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Realms maps every known realm key (oc1) to its domain (oraclecloud.com).
+func (t *Table) Realms() map[string]string {
+	out := map[string]string{}
+	for _, r := range t.regions {
+		out[r.Realm] = r.Domain
+	}
+	return out
+}
+
+// Recognize reports whether host (already canonical, see Host) is an OCIR
+// registry host, and which region it serves.
+func (t *Table) Recognize(host string) (Registry, bool) {
+	if strings.Contains(host, ":") {
+		return Registry{}, false // OCIR only listens on the default port
+	}
+	if first, rest, ok := strings.Cut(host, "."); ok && rest == "ocir.io" {
+		if r, ok := t.byKey[first]; ok && r.Realm == "oc1" {
+			return Registry{Host: host, Region: r, Form: FormKey}, true
+		}
+		if r, ok := t.byID[first]; ok && r.Realm == "oc1" {
+			return Registry{Host: host, Region: r, Form: FormID}, true
+		}
+		return Registry{}, false
+	}
+	// ocir.<region-id>.oci.<realm-domain>
+	labels := strings.SplitN(host, ".", 4)
+	if len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci" {
+		if r, ok := t.byID[labels[1]]; ok && r.Domain == labels[3] {
+			return Registry{Host: host, Region: r, Form: FormDomain}, true
+		}
+	}
+	return Registry{}, false
+}
+
+// ErrInvalidServerURL is returned by Host for input that names no host.
+var ErrInvalidServerURL = errors.New("invalid registry server URL")
+
+// Host extracts the canonical registry host from whatever a client sends as
+// a server URL: "iad.ocir.io", "https://iad.ocir.io/v2/", "iad.ocir.io:443",
+// "iad.ocir.io/ns/repo", in any letter case. The default HTTPS port is
+// dropped; any other port is kept. Nothing here decides whether the host is
+// an OCIR host.
+func Host(serverURL string) (string, error) {
+	s := strings.TrimSpace(serverURL)
+	if s == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalidServerURL)
+	}
+	if len(s) > 2048 {
+		return "", fmt.Errorf("%w: longer than 2048 bytes", ErrInvalidServerURL)
+	}
+	scheme := ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme = strings.ToLower(s[:i])
+		if scheme != "https" && scheme != "http" {
+			return "", fmt.Errorf("%w: unsupported scheme %q", ErrInvalidServerURL, scheme)
+		}
+		s = s[i+3:]
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if strings.Contains(s, "@") {
+		return "", fmt.Errorf("%w: user info is not allowed", ErrInvalidServerURL)
+	}
+	u, err := url.Parse("https://" + s)
+	if err != nil || u.Host != s {
+		return "", fmt.Errorf("%w: %q", ErrInvalidServerURL, serverURL)
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	if strings.HasSuffix(s, ":") {
+		return "", fmt.Errorf("%w: empty port in %q", ErrInvalidServerURL, serverURL)
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%w: bad port in %q", ErrInvalidServerURL, serverURL)
+		}
+		port = strconv.Itoa(n)
+	}
+	if net.ParseIP(host) == nil && !validDNSName(host) {
+		return "", fmt.Errorf("%w: bad host name in %q", ErrInvalidServerURL, serverURL)
+	}
+	if port == "443" && scheme != "http" {
+		port = ""
+	}
+	if port != "" {
+		return net.JoinHostPort(host, port), nil
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]", nil
+	}
+	return host, nil
+}
+
+func validDNSName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
