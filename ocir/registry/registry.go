@@ -49,12 +49,17 @@ type Registry struct {
 	// Host is the canonical host (lower case, no default port) used as the
 	// cache key and as the key in every answer given to clients.
 	Host   string
-	Region Region
+	Region Region // zero for mirrors
 	Form   Form
+	// TokenEndpoint overrides the token URL (mirrors only).
+	TokenEndpoint string
 }
 
 // TokenURL is where OCIR issues bearer tokens for this host.
 func (r Registry) TokenURL() string {
+	if r.TokenEndpoint != "" {
+		return r.TokenEndpoint
+	}
 	return "https://" + r.Host + "/20180419/docker/token"
 }
 

@@ -1,0 +1,338 @@
+package ocir
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// cacheFormat is bumped whenever the file layout changes; files of another
+// format are ignored and replaced.
+const cacheFormat = 1
+
+// lockPoll is how often a waiting process retries the entry lock.
+const lockPoll = 25 * time.Millisecond
+
+// cacheEntry is one cached OCIR token, one file per (identity, registry).
+type cacheEntry struct {
+	Format    int       `json:"format"`
+	Key       string    `json:"key"` // identity cache key, never a secret
+	Registry  string    `json:"registry"`
+	Identity  string    `json:"identity"`
+	Token     string    `json:"token"`
+	IssuedAt  time.Time `json:"issuedAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// RefreshMargin is how long before expiry a cached token is replaced:
+// max(5 minutes, 25% of the token's lifetime). Front ends use it to tell
+// their callers how long an answer may be cached.
+func RefreshMargin(lifetime time.Duration) time.Duration {
+	m := lifetime / 4
+	if m < 5*time.Minute {
+		m = 5 * time.Minute
+	}
+	return m
+}
+
+func (e *cacheEntry) fresh(now time.Time) bool {
+	return e.ExpiresAt.Sub(now) > RefreshMargin(e.ExpiresAt.Sub(e.IssuedAt))
+}
+
+// valid: still accepted by OCIR (with a little slack for the request in
+// flight), though maybe due for refresh.
+func (e *cacheEntry) valid(now time.Time) bool {
+	return e.ExpiresAt.Sub(now) > 10*time.Second
+}
+
+// entryName is the file name of an entry: readable host prefix, then a hash
+// of identity key and registry so different identities never collide.
+func entryName(key, registry string) string {
+	sum := sha256.Sum256([]byte(key + "\x00" + registry))
+	return strings.NewReplacer(":", "_", "[", "", "]", "").Replace(registry) + "-" + hex.EncodeToString(sum[:12]) + ".json"
+}
+
+// cacheDirUsable prepares the cache directory (0700). It returns false when
+// the directory cannot be used; callers then work from memory only.
+func (p *Provider) cacheDirUsable() bool {
+	if !p.cacheOn || p.cacheDir == "" {
+		return false
+	}
+	p.state.dirOnce.Do(func() {
+		p.state.dirOK = p.prepareCacheDir()
+	})
+	return p.state.dirOK
+}
+
+func (p *Provider) prepareCacheDir() bool {
+	if err := os.MkdirAll(p.cacheDir, 0o700); err != nil {
+		p.log.Info("token cache directory unusable, caching in memory only", "dir", p.cacheDir, "err", err)
+		return false
+	}
+	fi, err := os.Stat(p.cacheDir)
+	if err != nil || !fi.IsDir() {
+		p.log.Info("token cache directory unusable, caching in memory only", "dir", p.cacheDir, "err", err)
+		return false
+	}
+	if !ownedByMe(fi) {
+		p.log.Warn("token cache directory belongs to another user, caching in memory only", "dir", p.cacheDir)
+		return false
+	}
+	if !privatePerm(fi) {
+		if err := os.Chmod(p.cacheDir, 0o700); err != nil {
+			p.log.Warn("token cache directory is readable by others and cannot be fixed, caching in memory only", "dir", p.cacheDir, "err", err)
+			return false
+		}
+	}
+	return true
+}
+
+// readPrivateFile reads a cache file only if it is a regular file of ours
+// that nobody else can read; anything else is treated as absent.
+func readPrivateFile(path string) ([]byte, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || !ownedByMe(fi) || !privatePerm(fi) || fi.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s: not a private regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
+}
+
+// writeCacheFile writes atomically (temp file + rename, 0600) so a reader
+// never sees half a token and a crash never leaves a corrupt entry.
+func (p *Provider) writeCacheFile(name string, data []byte) error {
+	if !p.cacheDirUsable() {
+		return errors.New("cache directory unusable")
+	}
+	tmp, err := os.CreateTemp(p.cacheDir, "."+name+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if err := tmp.Chmod(0o600); err != nil && !isWindows() {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(p.cacheDir, name))
+}
+
+// loadEntry returns the cached entry for (key, registry) from memory or
+// disk, or nil. Corrupt, foreign or mismatched files are ignored.
+func (p *Provider) loadEntry(key, registry string) *cacheEntry {
+	if !p.cacheOn {
+		return nil
+	}
+	name := entryName(key, registry)
+	p.state.mu.Lock()
+	mem := p.state.entries[name]
+	p.state.mu.Unlock()
+	disk := p.loadDiskEntry(name, key, registry)
+	switch {
+	case disk == nil:
+		return mem
+	case mem == nil || disk.ExpiresAt.After(mem.ExpiresAt):
+		p.remember(name, disk)
+		return disk
+	}
+	return mem
+}
+
+func (p *Provider) loadDiskEntry(name, key, registry string) *cacheEntry {
+	if !p.cacheDirUsable() {
+		return nil
+	}
+	raw, err := readPrivateFile(filepath.Join(p.cacheDir, name))
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			p.log.Info("ignoring cache file", "file", name, "err", err)
+		}
+		return nil
+	}
+	e, err := decodeEntry(raw)
+	if err != nil || e.Key != key || e.Registry != registry {
+		p.log.Info("ignoring corrupt cache file", "file", name, "err", err)
+		return nil
+	}
+	return e
+}
+
+// decodeEntry parses and sanity-checks a cache file.
+func decodeEntry(raw []byte) (*cacheEntry, error) {
+	var e cacheEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, err
+	}
+	switch {
+	case e.Format != cacheFormat:
+		return nil, fmt.Errorf("format %d, want %d", e.Format, cacheFormat)
+	case e.Token == "" || e.Registry == "" || e.Key == "":
+		return nil, errors.New("incomplete entry")
+	case !e.ExpiresAt.After(e.IssuedAt):
+		return nil, errors.New("expiry before issue time")
+	}
+	return &e, nil
+}
+
+func (p *Provider) remember(name string, e *cacheEntry) {
+	p.state.mu.Lock()
+	p.state.entries[name] = e
+	p.state.mu.Unlock()
+}
+
+func (p *Provider) storeEntry(e *cacheEntry) {
+	if !p.cacheOn {
+		return
+	}
+	name := entryName(e.Key, e.Registry)
+	p.remember(name, e)
+	if !p.cacheDirUsable() {
+		return
+	}
+	raw, err := json.Marshal(e)
+	if err == nil {
+		err = p.writeCacheFile(name, raw)
+	}
+	if err != nil {
+		p.log.Info("cannot write token cache, continuing without it", "dir", p.cacheDir, "err", err)
+	}
+}
+
+// lockEntry takes the cross-process lock of one entry, waiting at most
+// until ctx ends. It returns (nil, nil) when locking is impossible (no
+// usable cache dir): the caller then just does the work itself.
+func (p *Provider) lockEntry(ctx context.Context, key, registry string) (*flock.Flock, error) {
+	if !p.cacheDirUsable() {
+		return nil, nil
+	}
+	l := flock.New(filepath.Join(p.cacheDir, strings.TrimSuffix(entryName(key, registry), ".json")+".lock"), flock.SetPermissions(0o600))
+	ok, err := l.TryLockContext(ctx, lockPoll)
+	if err != nil || !ok {
+		if ctx.Err() != nil {
+			return nil, &Error{Kind: ErrTransient, Registry: registry, Err: fmt.Errorf("waited for another process fetching the same token: %w", ctx.Err())}
+		}
+		p.log.Info("cannot lock token cache entry, fetching without it", "err", err)
+		return nil, nil
+	}
+	return l, nil
+}
+
+// list returns valid cached entries, from disk and memory, without tokens.
+func (p *Provider) list() ([]CacheEntry, error) {
+	now := p.now()
+	seen := map[string]CacheEntry{}
+	p.state.mu.Lock()
+	for name, e := range p.state.entries {
+		if e.valid(now) {
+			seen[name] = CacheEntry{Registry: e.Registry, Identity: e.Identity, ExpiresAt: e.ExpiresAt}
+		}
+	}
+	p.state.mu.Unlock()
+	if p.cacheOn && p.cacheDir != "" {
+		names, _ := filepath.Glob(filepath.Join(p.cacheDir, "*.json"))
+		for _, path := range names {
+			raw, err := readPrivateFile(path)
+			if err != nil {
+				continue
+			}
+			e, err := decodeEntry(raw)
+			if err != nil || !e.valid(now) || filepath.Base(path) != entryName(e.Key, e.Registry) {
+				continue
+			}
+			seen[filepath.Base(path)] = CacheEntry{Registry: e.Registry, Identity: e.Identity, ExpiresAt: e.ExpiresAt, Path: path}
+		}
+	}
+	out := make([]CacheEntry, 0, len(seen))
+	for _, e := range seen {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Registry != out[j].Registry {
+			return out[i].Registry < out[j].Registry
+		}
+		return out[i].Identity < out[j].Identity
+	})
+	return out, nil
+}
+
+// clear removes every cached token (memory and disk) and the remembered
+// metadata probe result. Lock files stay: another process may hold one.
+func (p *Provider) clear() error {
+	return p.removeEntries(func(*cacheEntry) bool { return true }, true)
+}
+
+func (p *Provider) drop(serverURL string) error {
+	reg, err := p.recognize(serverURL)
+	if err != nil {
+		return err
+	}
+	return p.removeEntries(func(e *cacheEntry) bool { return e.Registry == reg.Host }, false)
+}
+
+func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
+	p.state.mu.Lock()
+	for name, e := range p.state.entries {
+		if match(e) {
+			delete(p.state.entries, name)
+		}
+	}
+	if all {
+		p.state.metadataMemo = nil
+	}
+	p.state.mu.Unlock()
+	if p.cacheDir == "" {
+		return nil
+	}
+	names, err := filepath.Glob(filepath.Join(p.cacheDir, "*.json"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, path := range names {
+		if !all {
+			raw, err := readPrivateFile(path)
+			if err != nil {
+				continue
+			}
+			e, err := decodeEntry(raw)
+			if err != nil || !match(e) {
+				continue
+			}
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clear token cache in %s: %w", p.cacheDir, err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package ocir
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// ociConfig is a parsed OCI CLI/SDK config file: INI-style profiles whose
+// keys fall back to [DEFAULT], exactly as the OCI CLI reads it, so a
+// profile that works with `oci` works here.
+type ociConfig struct {
+	path     string
+	profiles map[string]map[string]string
+}
+
+const defaultProfile = "DEFAULT"
+
+// parseOCIConfig parses the OCI config file format. It rejects lines it
+// cannot understand instead of guessing, naming the line.
+func parseOCIConfig(path string, raw []byte) (*ociConfig, error) {
+	c := &ociConfig{path: path, profiles: map[string]map[string]string{}}
+	var cur map[string]string
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if line[0] == '[' {
+			if !strings.HasSuffix(line, "]") || len(line) < 3 {
+				return nil, fmt.Errorf("%s:%d: malformed profile header %q", path, n, line)
+			}
+			name := strings.TrimSpace(line[1 : len(line)-1])
+			if name == "" {
+				return nil, fmt.Errorf("%s:%d: empty profile name", path, n)
+			}
+			if _, dup := c.profiles[name]; !dup {
+				c.profiles[name] = map[string]string{}
+			}
+			cur = c.profiles[name]
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: expected key=value", path, n)
+		}
+		if cur == nil {
+			return nil, fmt.Errorf("%s:%d: key outside of any [PROFILE]", path, n)
+		}
+		k = strings.ToLower(strings.TrimSpace(k))
+		if k == "" {
+			return nil, fmt.Errorf("%s:%d: empty key", path, n)
+		}
+		cur[k] = strings.TrimSpace(v)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// has reports whether the profile exists.
+func (c *ociConfig) has(profile string) bool {
+	_, ok := c.profiles[profile]
+	return ok
+}
+
+// get returns a profile key, falling back to [DEFAULT] as the OCI CLI does.
+func (c *ociConfig) get(profile, key string) string {
+	if v, ok := c.profiles[profile][key]; ok {
+		return v
+	}
+	return c.profiles[defaultProfile][key]
+}
+
+// path resolves a file path from the config: ~ expands to home, and a
+// relative path is relative to the config file's directory.
+func (c *ociConfig) filePath(v, home string) string {
+	if v == "" {
+		return ""
+	}
+	if v == "~" || strings.HasPrefix(v, "~/") || strings.HasPrefix(v, `~\`) {
+		v = filepath.Join(home, v[1:])
+	}
+	if !filepath.IsAbs(v) {
+		v = filepath.Join(filepath.Dir(c.path), v)
+	}
+	return filepath.Clean(v)
+}

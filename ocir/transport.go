@@ -1,0 +1,122 @@
+package ocir
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/oracle/oci-go-sdk/v65/common"
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+)
+
+// httpClient returns the client for token calls: proxies from the
+// environment, extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH,
+// bounded connect and handshake times. Built once per Provider.
+func (p *Provider) httpClient() (*http.Client, error) {
+	if p.http != nil {
+		return p.http, nil
+	}
+	p.state.clientOnce.Do(func() {
+		var tr *http.Transport
+		tr, p.state.clientErr = p.newTransport()
+		p.state.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+	})
+	return p.state.client, p.state.clientErr
+}
+
+// noRedirects refuses to follow redirects: a signed request must never be
+// replayed to a host we did not choose.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+func (p *Provider) envAny(keys ...string) string {
+	for _, k := range keys {
+		if v := p.getenv(k); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (p *Provider) newTransport() (*http.Transport, error) {
+	proxyCfg := httpproxy.Config{
+		HTTPProxy:  p.envAny("HTTP_PROXY", "http_proxy"),
+		HTTPSProxy: p.envAny("HTTPS_PROXY", "https_proxy"),
+		NoProxy:    p.envAny("NO_PROXY", "no_proxy"),
+	}
+	proxyFor := proxyCfg.ProxyFunc()
+	roots, err := p.rootCAs()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Transport{
+		// The metadata service must never be reached through a proxy:
+		// IMDSv2 rejects forwarded requests.
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if h := r.URL.Hostname(); h == "169.254.169.254" || config.IsLoopback(h) {
+				return nil, nil
+			}
+			return proxyFor(r.URL)
+		},
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: 15 * time.Second,
+		MaxIdleConns:          4,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
+	}, nil
+}
+
+// rootCAs mirrors the SDK: OCI_DEFAULT_CERTS_PATH replaces the trust roots;
+// otherwise the system roots plus SSL_CERT_FILE (read through getenv so an
+// embedding program controls it).
+func (p *Provider) rootCAs() (*x509.CertPool, error) {
+	if path := p.getenv("OCI_DEFAULT_CERTS_PATH"); path != "" {
+		pool := x509.NewCertPool()
+		if err := appendPEMFile(pool, path); err != nil {
+			return nil, broken("OCI_DEFAULT_CERTS_PATH: %w", err)
+		}
+		return pool, nil
+	}
+	path := p.getenv("SSL_CERT_FILE")
+	if path == "" {
+		return nil, nil // system roots
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if err := appendPEMFile(pool, path); err != nil {
+		return nil, broken("SSL_CERT_FILE: %w", err)
+	}
+	return pool, nil
+}
+
+func appendPEMFile(pool *x509.CertPool, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if !pool.AppendCertsFromPEM(raw) {
+		return fmt.Errorf("%s holds no PEM certificates", path)
+	}
+	return nil
+}
+
+// federationClient is handed to the SDK's instance-principal constructor so
+// its metadata and federation calls get our proxy rules, trust roots and,
+// above all, timeouts (the SDK's own client has none).
+func (p *Provider) federationClient(common.HTTPRequestDispatcher) (common.HTTPRequestDispatcher, error) {
+	tr, err := p.newTransport()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second, CheckRedirect: noRedirects}, nil
+}
