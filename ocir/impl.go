@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
+
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -18,6 +20,7 @@ type state struct {
 	mu           sync.Mutex
 	entries      map[string]*cacheEntry // memory cache by entry file name
 	metadataMemo *metadataMemo
+	keys         map[string]common.KeyProvider // built token-based principals by identity key
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -36,6 +39,7 @@ type state struct {
 func newState() *state {
 	return &state{
 		entries:      map[string]*cacheEntry{},
+		keys:         map[string]common.KeyProvider{},
 		probeTimeout: metadataProbeTimeout,
 		dmiPath:      chassisAssetTagPath,
 	}

@@ -146,6 +146,14 @@ func withRegistry(err error, host string) error {
 // buildKey runs the identity's (possibly networked, context-unaware SDK)
 // construction so that the overall deadline still holds.
 func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvider, error) {
+	// Token-based principals are reused within the process: their security
+	// token (one federation) serves every registry.
+	p.state.mu.Lock()
+	kp, ok := p.state.keys[id.cacheKey]
+	p.state.mu.Unlock()
+	if ok {
+		return kp, nil
+	}
 	type result struct {
 		kp  common.KeyProvider
 		err error
@@ -157,6 +165,11 @@ func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvid
 	}()
 	select {
 	case r := <-ch:
+		if r.err == nil && id.auth != AuthAPIKey && id.auth != AuthSecurityToken {
+			p.state.mu.Lock()
+			p.state.keys[id.cacheKey] = r.kp
+			p.state.mu.Unlock()
+		}
 		return r.kp, r.err
 	case <-ctx.Done():
 		return nil, &Error{Kind: ErrTransient, Err: fmt.Errorf("%s: setting up the identity took longer than %s: %w", id.describe, p.timeout, ctx.Err())}

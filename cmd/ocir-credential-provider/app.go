@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+)
+
+const (
+	name       = "ocir-credential-provider"
+	modulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
+)
+
+// env carries the process environment into the app, so tests can run it
+// without touching the real one.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// run executes the command line and returns the exit status. Every error
+// ends here, is printed once on stderr and becomes status 1; stdout only
+// ever carries a command's real output.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	if err := newApp(e).RunContext(ctx, args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
+
+func versionString() string {
+	v, c := version, commit
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	if c != "" {
+		v += " " + c
+	}
+	return v
+}
+
+func newApp(e env) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, modulePath, versionString())
+	}
+	return &cli.App{
+		Name:    name,
+		Usage:   "kubelet image credential provider for Oracle Cloud Infrastructure Registry (OCIR)",
+		Version: versionString(),
+		Description: "Without a command this is the kubelet exec plugin: it reads one CredentialProviderRequest\n" +
+			"on stdin and answers with OCIR credentials for the image's registry on stdout. On failure it\n" +
+			"prints the reason on stderr (shown in the kubelet's log) and exits 1 with nothing on stdout.\n\n" +
+			"The kubelet runs the plugin with an almost empty environment: set variables such as\n" +
+			"OCI_CLI_AUTH, HTTPS_PROXY or OCIR_CACHE_DIR in the provider config's env list.",
+		Reader:                    e.stdin,
+		Writer:                    e.stdout,
+		ErrWriter:                 e.stderr,
+		DisableSliceFlagSeparator: true,
+		// Usage errors are returned to run, which prints them on stderr;
+		// the default prints help on stdout, which in plugin mode is the
+		// kubelet's response channel.
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return fmt.Errorf("%w (see --help)", err)
+		},
+		// run decides the exit status; never let the library exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "verify-pull", Usage: "probe the repository with the token; if the registry refuses it (IAM policy missing or not effective yet), " +
+				"answer with a cache duration of at most 2m so the node retries soon [$OCIR_VERIFY_PULL]"},
+			&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR`, shared by concurrent plugin runs (default: the user cache dir, or " +
+				config.SystemCacheDir + " without a home directory, as under the kubelet) [$OCIR_CACHE_DIR]"},
+			&cli.StringFlag{Name: "timeout", Usage: fmt.Sprintf("deadline of one lookup, a `DURATION` (20s) or seconds (20); capped at %s because the kubelet kills the plugin at 1m (default: %s) [$OCIR_TIMEOUT]",
+				kubelet.MaxTimeout, config.DefaultTimeout)},
+			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error; logs go to stderr (default: warn) [$OCIR_LOG_LEVEL]"},
+		},
+		Action: func(c *cli.Context) error { return pluginAction(c, e) },
+		Commands: []*cli.Command{
+			configCommand(e),
+			validateCommand(e),
+			{
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					cli.VersionPrinter(c)
+					return nil
+				},
+			},
+		},
+	}
+}
+
+// pluginAction is the kubelet plugin: settings from OCIR_* and the flags,
+// then one request answered by kubelet.Plugin.
+func pluginAction(c *cli.Context, e env) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unknown command %q (see --help)", c.Args().First())
+	}
+	settings, err := config.FromEnv(e.getenv)
+	if err != nil {
+		return err
+	}
+	if v := c.String("cache-dir"); v != "" {
+		settings.CacheDir = v
+	}
+	if v := c.String("timeout"); v != "" {
+		if settings.Timeout, err = config.ParseTimeout(v); err != nil {
+			return fmt.Errorf("--timeout: %w", err)
+		}
+	}
+	if v := c.String("log-level"); v != "" {
+		if settings.LogLevel, err = config.ParseLogLevel(v); err != nil {
+			return fmt.Errorf("--log-level: %w", err)
+		}
+	}
+	verify := c.Bool("verify-pull")
+	if !c.IsSet("verify-pull") {
+		if verify, err = parseBool(e.getenv("OCIR_VERIFY_PULL")); err != nil {
+			return fmt.Errorf("OCIR_VERIFY_PULL: %w", err)
+		}
+	}
+
+	log, closer, err := settings.Logger(e.stderr)
+	defer closer.Close()
+	if err != nil {
+		// A log file that cannot be opened must not cost the node its
+		// credentials; stderr logging still works.
+		log.Warn("logging to stderr only", "err", err)
+	}
+	if settings.Timeout > kubelet.MaxTimeout {
+		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", kubelet.MaxTimeout.String())
+		settings.Timeout = kubelet.MaxTimeout
+	}
+	cfg, err := config.Load(settings.ConfigPath, settings.ConfigExplicit)
+	if err != nil {
+		return err
+	}
+
+	provider := ocir.New(
+		ocir.WithSettings(settings),
+		ocir.WithConfig(cfg),
+		ocir.WithLogger(log),
+		ocir.WithGetenv(e.getenv),
+	)
+	p := &kubelet.Plugin{
+		Source:     provider,
+		Timeout:    settings.Timeout,
+		VerifyPull: verify,
+		Log:        log,
+		Stderr:     e.stderr,
+	}
+	return p.Run(c.Context, e.stdin, e.stdout)
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "off", "false", "0", "no":
+		return false, nil
+	case "on", "true", "1", "yes":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not on or off", v)
+}
+
+func configCommand(e env) *cli.Command {
+	return &cli.Command{
+		Name:  "config",
+		Usage: "print a kubelet CredentialProviderConfig (YAML) for this plugin",
+		Description: "The matchImages cover *.ocir.io and ocir.*.oci.<realm-domain> for the chosen realms (default oc1),\n" +
+			"or exactly the registry hosts of the chosen regions. The output passes validate-config.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "realm", Usage: "comma-separated `REALMS` (oc1,oc2,… or all)"},
+			&cli.StringFlag{Name: "regions", Usage: "comma-separated `REGIONS` (iad,us-phoenix-1,…) to narrow matchImages to their hosts"},
+			&cli.DurationFlag{Name: "default-cache-duration", Value: kubelet.DefaultCacheDurationValue, Usage: "defaultCacheDuration of the provider"},
+			&cli.StringFlag{Name: "name", Value: kubelet.DefaultProviderName, Usage: "provider `NAME` (the executable's name in the kubelet's bin dir)"},
+			&cli.StringFlag{Name: "api-version", Value: "v1", Usage: "CredentialProviderRequest `VERSION`: v1 (kubelet 1.26+), v1beta1 or v1alpha1"},
+			&cli.BoolFlag{Name: "verify-pull", Usage: "pass --verify-pull to the plugin"},
+			&cli.StringSliceFlag{Name: "env", Usage: "`NAME=VALUE` for the plugin's environment (repeatable), e.g. OCI_CLI_AUTH=instance_principal"},
+			&cli.StringFlag{Name: "service-account-audience", Usage: "add a provider in service-account token mode (KEP-4412, kubelet 1.34+) for this token `AUDIENCE`"},
+			&cli.StringFlag{Name: "service-account-name", Usage: "`NAME` of that provider (default: <name>-workload)"},
+			&cli.StringSliceFlag{Name: "required-annotation", Usage: "service-account annotation `KEY` a pod must carry to use its own identity (repeatable)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return fmt.Errorf("config takes no arguments")
+			}
+			o := kubelet.GenerateOptions{
+				Name:                   c.String("name"),
+				Realms:                 splitList(c.String("realm")),
+				Regions:                splitList(c.String("regions")),
+				DefaultCacheDuration:   c.Duration("default-cache-duration"),
+				APIVersion:             c.String("api-version"),
+				ServiceAccountAudience: c.String("service-account-audience"),
+				ServiceAccountName:     c.String("service-account-name"),
+				RequiredAnnotationKeys: c.StringSlice("required-annotation"),
+			}
+			if c.Bool("verify-pull") {
+				o.Args = []string{"--verify-pull"}
+			}
+			for _, kv := range c.StringSlice("env") {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					return fmt.Errorf("--env %q: want NAME=VALUE", kv)
+				}
+				o.Env = append(o.Env, kubelet.EnvVar{Name: k, Value: v})
+			}
+			if c.IsSet("default-cache-duration") && o.DefaultCacheDuration <= 0 {
+				return errors.New("--default-cache-duration must be positive")
+			}
+			out, err := kubelet.GenerateConfig(o)
+			if err != nil {
+				return err
+			}
+			_, err = e.stdout.Write(out)
+			return err
+		},
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func validateCommand(e env) *cli.Command {
+	return &cli.Command{
+		Name:      "validate-config",
+		Usage:     "check a CredentialProviderConfig file or directory with the kubelet's own rules",
+		ArgsUsage: "FILE|DIR",
+		Description: "An invalid config, or a provider whose executable is missing, makes the kubelet exit at start.\n" +
+			"A directory is read as kubelet 1.34+ reads it: its *.json, *.yaml and *.yml files, merged in\n" +
+			"lexical order, provider names unique across files.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bin-dir", Usage: "also check that `DIR` (--image-credential-provider-bin-dir) holds an executable per provider"},
+			&cli.BoolFlag{Name: "no-service-account-tokens", Usage: "validate for a kubelet without the KubeletServiceAccountTokenForCredentialProviders feature (before 1.34)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return errors.New("validate-config needs exactly one FILE or DIR")
+			}
+			path := c.Args().First()
+			cfg, err := kubelet.ValidateConfigPath(path, kubelet.ValidateOptions{
+				BinDir:                 c.String("bin-dir"),
+				NoServiceAccountTokens: c.Bool("no-service-account-tokens"),
+			})
+			if cfg != nil {
+				for _, w := range kubelet.Warnings(cfg) {
+					fmt.Fprintf(e.stderr, "%s: warning: %s\n", name, w)
+				}
+			}
+			if err != nil {
+				var ve *kubelet.ValidationError
+				if errors.As(err, &ve) {
+					for _, fe := range ve.Errs {
+						fmt.Fprintf(e.stderr, "%s: %s\n", path, fe.Error())
+					}
+					return fmt.Errorf("%s is not a valid credential provider config (%d problems); the kubelet would not start", path, len(ve.Errs))
+				}
+				return fmt.Errorf("%w; the kubelet would not start", err)
+			}
+			names := make([]string, 0, len(cfg.Providers))
+			for _, p := range cfg.Providers {
+				names = append(names, p.Name)
+			}
+			fmt.Fprintf(e.stdout, "%s: valid, %d provider(s): %s\n", path, len(names), strings.Join(names, ", "))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,28 @@
+// Command ocir-credential-provider is a kubelet image credential provider
+// plugin for Oracle Cloud Infrastructure Registry (OCIR). Run without a
+// subcommand it is the plugin: the kubelet writes a CredentialProviderRequest
+// to its stdin and reads the response from its stdout. The config and
+// validate-config subcommands help to install it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Set with -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
+var (
+	version = ""
+	commit  = ""
+)
+
+func main() {
+	// The kubelet kills the plugin with SIGKILL at its own deadline; a
+	// SIGTERM (node shutdown) still deserves a clean "no credentials".
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,402 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+)
+
+// ModulePath is printed by the version command.
+const ModulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
+
+// Provider is everything the commands need from the token provider.
+// *ocir.Provider satisfies it.
+type Provider interface {
+	Source
+	// Explain resolves the identity for serverURL without fetching a token.
+	Explain(ctx context.Context, serverURL string) (ocir.Explanation, error)
+	// Clear removes every cached token.
+	Clear() error
+}
+
+var _ Provider = (*ocir.Provider)(nil)
+
+// ProviderSettings is what a Provider is built from.
+type ProviderSettings struct {
+	Settings config.Settings
+	Config   *config.File
+	Logger   *slog.Logger
+	Getenv   func(string) string
+}
+
+// Env is everything the program touches outside itself, so that tests run
+// the real command line in-process against fakes.
+type Env struct {
+	Args    []string // os.Args
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Getenv  func(string) string
+	Context context.Context
+
+	Version string // set by -ldflags in main; "" means from build info
+	Commit  string
+
+	// NewProvider builds the token provider; nil means ocir.New.
+	NewProvider func(ProviderSettings) (Provider, error)
+	// LookPath finds a program on PATH; nil means exec.LookPath.
+	LookPath func(string) (string, error)
+	// HTTPClient is used by doctor's pull probe; nil means a client that
+	// honours HTTPS_PROXY and SSL_CERT_FILE with the lookup timeout.
+	HTTPClient *http.Client
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv(ctx context.Context, version, commit string) Env {
+	return Env{
+		Args: os.Args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Getenv: os.Getenv, Context: ctx, Version: version, Commit: commit,
+	}
+}
+
+func (e *Env) fill() {
+	if e.Stdin == nil {
+		e.Stdin = strings.NewReader("")
+	}
+	if e.Stdout == nil {
+		e.Stdout = io.Discard
+	}
+	if e.Stderr == nil {
+		e.Stderr = io.Discard
+	}
+	if e.Getenv == nil {
+		e.Getenv = func(string) string { return "" }
+	}
+	if e.Context == nil {
+		e.Context = context.Background()
+	}
+	if e.NewProvider == nil {
+		e.NewProvider = newOCIRProvider
+	}
+	if e.LookPath == nil {
+		e.LookPath = exec.LookPath
+	}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	e.Version = ResolveVersion(e.Version)
+}
+
+// ResolveVersion returns v, or when the build did not set one, the module
+// version recorded by `go install module@version`, else "dev".
+func ResolveVersion(v string) string {
+	if v != "" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func newOCIRProvider(ps ProviderSettings) (Provider, error) {
+	return ocir.New(
+		ocir.WithSettings(ps.Settings),
+		ocir.WithConfig(ps.Config),
+		ocir.WithLogger(ps.Logger),
+		ocir.WithGetenv(ps.Getenv),
+	), nil
+}
+
+// VersionLine is what version, -v and --version print.
+func VersionLine(version string) string {
+	return fmt.Sprintf("%s (%s) %s", ProgramName, ModulePath, version)
+}
+
+// usageError marks a bad command line or environment value: exit code 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// exitCode ends a command with a code after it has printed everything it
+// wanted to print.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// Main runs the program and returns its exit code.
+func Main(env Env) int {
+	env.fill()
+	a := &app{env: env}
+	cliApp := a.cliApp()
+	args := env.Args
+	if len(args) == 0 {
+		args = []string{ProgramName}
+	}
+	err := cliApp.RunContext(env.Context, args)
+	if a.logCloser != nil {
+		_ = a.logCloser.Close()
+	}
+	return a.exit(err)
+}
+
+func (a *app) exit(err error) int {
+	var code exitCode
+	var usage usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &code):
+		return int(code)
+	case errors.As(err, &usage):
+		fmt.Fprintf(a.env.Stderr, "%s: %s\n", ProgramName, err)
+		fmt.Fprintf(a.env.Stderr, "Run '%s --help' for usage.\n", ProgramName)
+		return ExitUsage
+	}
+	fmt.Fprintf(a.env.Stderr, "%s: %s\n", ProgramName, err)
+	return ExitFailure
+}
+
+// app holds the state of one run.
+type app struct {
+	env Env
+
+	settings  config.Settings
+	onError   OnError
+	log       *slog.Logger
+	logCloser io.Closer
+	setupErr  error // a usage error in the environment or flags
+	prov      Provider
+}
+
+// Global flags mirror the OCIR_* environment contract; a flag wins over
+// its variable.
+var globalFlags = []cli.Flag{
+	&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)"},
+	&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE` (env OCIR_LOG_FILE)"},
+	&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)"},
+	&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)"},
+	&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)"},
+	&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)"},
+	&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)"},
+	&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"},
+}
+
+func (a *app) cliApp() *cli.App {
+	onUsage := func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+	app := &cli.App{
+		Name:      ProgramName,
+		HelpName:  ProgramName,
+		Usage:     "OCIR credentials for docker, podman, skopeo, buildah, crane and nerdctl, from your OCI identity",
+		UsageText: ProgramName + " [global options] command [arguments]",
+		Description: "Put {\"credHelpers\": {\"iad.ocir.io\": \"ocir\"}} in ~/.docker/config.json (see configure-docker) and\n" +
+			"every client asks this program for a short-lived OCIR token instead of storing a password.",
+		Version:         a.env.Version,
+		HideVersion:     true, // -v/--version are handled below, in the protocol's format
+		Flags:           globalFlags,
+		Writer:          a.env.Stdout,
+		ErrWriter:       a.env.Stderr,
+		Reader:          a.env.Stdin,
+		OnUsageError:    onUsage,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		Before:          a.before,
+		Action:          a.root,
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			a.protocolCommand("get", "print credentials for the server URL read from stdin"),
+			a.protocolCommand("store", "accept a login for an OCIR host (nothing is stored)"),
+			a.protocolCommand("erase", "forget the cached token for the server URL read from stdin"),
+			a.protocolCommand("list", "list OCIR hosts with a valid cached token"),
+			{Name: "version", Usage: "print the version", Action: a.version},
+			a.configureDockerCommand(),
+			a.doctorCommand(),
+			a.tokenCommand(),
+			a.cacheCommand(),
+		},
+	}
+	for _, c := range app.Commands {
+		setUsageHandler(c, onUsage)
+	}
+	return app
+}
+
+func setUsageHandler(c *cli.Command, h cli.OnUsageErrorFunc) {
+	c.OnUsageError = h
+	for _, s := range c.Subcommands {
+		setUsageHandler(s, h)
+	}
+}
+
+// before resolves settings from the environment and flags. It never fails
+// the run itself: protocol actions must report problems on stdout, other
+// commands on stderr, so each command looks at setupErr.
+func (a *app) before(c *cli.Context) error {
+	getenv := a.env.Getenv
+	s, err := config.FromEnv(getenv)
+	if err != nil {
+		a.setupErr = usageError{err}
+	}
+	flagErr := func(name string, err error) {
+		if a.setupErr == nil {
+			a.setupErr = usagef("--%s: %w", name, err)
+		}
+	}
+	if v := c.String("timeout"); v != "" {
+		if d, err := config.ParseTimeout(v); err != nil {
+			flagErr("timeout", err)
+		} else {
+			s.Timeout = d
+		}
+	}
+	if v := c.String("cache"); v != "" {
+		switch strings.ToLower(v) {
+		case "on", "true", "1", "yes":
+			s.Cache = true
+		case "off", "false", "0", "no":
+			s.Cache = false
+		default:
+			flagErr("cache", fmt.Errorf("%q is not on or off", v))
+		}
+	}
+	if v := c.String("cache-dir"); v != "" {
+		s.CacheDir = v
+	}
+	if v := c.String("config"); v != "" {
+		s.ConfigPath, s.ConfigExplicit = v, true
+	}
+	if v := c.String("log-level"); v != "" {
+		if l, err := config.ParseLogLevel(v); err != nil {
+			flagErr("log-level", err)
+		} else {
+			s.LogLevel = l
+		}
+	}
+	if v := c.String("log-file"); v != "" {
+		s.LogFile = v
+	}
+	onErr := getenv("OCIR_ON_ERROR")
+	if v := c.String("on-error"); v != "" {
+		onErr = v
+	}
+	if o, err := ParseOnError(onErr); err != nil {
+		if a.setupErr == nil {
+			a.setupErr = usageError{err}
+		}
+	} else {
+		a.onError = o
+	}
+	a.settings = s
+	log, closer, err := s.Logger(a.env.Stderr)
+	a.log, a.logCloser = log, closer
+	if err != nil {
+		// A log file that cannot be opened must not break pulls.
+		log.Warn("logging to stderr only", "err", err)
+	}
+	return nil
+}
+
+// provider builds the token provider once. A broken config file is a
+// failure, not a usage error.
+func (a *app) provider() (Provider, error) {
+	if a.prov != nil {
+		return a.prov, nil
+	}
+	cfg, err := config.Load(a.settings.ConfigPath, a.settings.ConfigExplicit)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv})
+	if err != nil {
+		return nil, fmt.Errorf("token provider: %w", err)
+	}
+	a.prov = p
+	return p, nil
+}
+
+func (a *app) root(c *cli.Context) error {
+	if c.Bool("version") {
+		return a.version(c)
+	}
+	if c.NArg() > 0 {
+		return usagef("unknown command %q", c.Args().First())
+	}
+	// A bare invocation is a usage error (as in credentials.Serve): the
+	// help goes to stderr so nothing can mistake it for protocol output.
+	cli.HelpPrinter(a.env.Stderr, cli.AppHelpTemplate, c.App)
+	return exitCode(ExitUsage)
+}
+
+func (a *app) version(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("version takes no arguments")
+	}
+	fmt.Fprintln(a.env.Stdout, VersionLine(a.env.Version))
+	return nil
+}
+
+func (a *app) protocolCommand(action, usage string) *cli.Command {
+	return &cli.Command{
+		Name:     action,
+		Usage:    usage,
+		Category: "credential helper protocol (run by container tools)",
+		HideHelp: false,
+		Action:   func(c *cli.Context) error { return a.protocol(c, action) },
+	}
+}
+
+// protocol runs get/store/erase/list. Everything it says goes to stdout in
+// Serve's convention, because that is where clients look for the reason.
+func (a *app) protocol(c *cli.Context, action string) error {
+	stdout := a.env.Stdout
+	if c.NArg() > 0 {
+		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", ProgramName, action)
+		return exitCode(ExitUsage)
+	}
+	p, err := a.setup()
+	if err != nil {
+		if action == "list" {
+			// list never fails: an unusable setup simply lists nothing.
+			a.log.Warn("list: listing nothing", "err", err)
+			fmt.Fprintln(stdout, "{}")
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", ProgramName, oneLine(err.Error()))
+		if errors.As(err, new(usageError)) {
+			return exitCode(ExitUsage)
+		}
+		return exitCode(ExitFailure)
+	}
+	h := New(p, WithContext(c.Context), WithOnError(a.onError), WithStderr(a.env.Stderr), WithLogger(a.log), WithClock(a.env.Now))
+	if code := h.Serve(action, a.env.Stdin, stdout); code != ExitOK {
+		return exitCode(code)
+	}
+	return nil
+}
+
+// setup is the common start of the non-protocol commands.
+func (a *app) setup() (Provider, error) {
+	if a.setupErr != nil {
+		return nil, a.setupErr
+	}
+	return a.provider()
+}

@@ -1,0 +1,107 @@
+package helper
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+func (a *app) tokenCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "token",
+		Usage:     "print the OCIR bearer token alone (user name BEARER_TOKEN), e.g. for crictl --creds",
+		ArgsUsage: "[registry]",
+		Action:    a.token,
+	}
+}
+
+func (a *app) token(c *cli.Context) error {
+	if c.NArg() > 1 {
+		return usagef("token takes at most one argument: the registry")
+	}
+	p, err := a.setup()
+	if err != nil {
+		return err
+	}
+	arg := c.Args().First()
+	if arg == "" {
+		if arg, err = a.defaultRegistry(); err != nil {
+			return err
+		}
+	}
+	host, _, err := parseTarget(arg)
+	if err != nil {
+		return usagef("%s: %w", arg, err)
+	}
+	if _, err := p.Registry(host); err != nil {
+		return usagef("%s is not an OCIR registry host: %w", host, err)
+	}
+	cred, err := p.Credential(c.Context, host)
+	if err != nil {
+		return err
+	}
+	if cred.Secret == "" {
+		return errors.New("the token provider returned an empty token")
+	}
+	fmt.Fprintln(a.env.Stdout, cred.Secret)
+	return nil
+}
+
+func (a *app) cacheCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "cache",
+		Usage: "inspect or clear the token cache",
+		Subcommands: []*cli.Command{
+			{Name: "clear", Usage: "remove every cached token", Action: a.cacheClear},
+			{Name: "list", Usage: "list cached tokens (not the tokens themselves)", Action: a.cacheList},
+		},
+	}
+}
+
+func (a *app) cacheClear(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("cache clear takes no arguments")
+	}
+	p, err := a.setup()
+	if err != nil {
+		return err
+	}
+	if err := p.Clear(); err != nil {
+		return fmt.Errorf("clear the token cache: %w", err)
+	}
+	where := "memory only"
+	if a.settings.Cache && a.settings.CacheDir != "" {
+		where = a.settings.CacheDir
+	}
+	fmt.Fprintf(a.env.Stdout, "cleared the token cache (%s)\n", where)
+	return nil
+}
+
+func (a *app) cacheList(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("cache list takes no arguments")
+	}
+	p, err := a.setup()
+	if err != nil {
+		return err
+	}
+	entries, err := p.List()
+	if err != nil {
+		return fmt.Errorf("read the token cache: %w", err)
+	}
+	now := a.env.Now()
+	tw := tabwriter.NewWriter(a.env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGISTRY\tIDENTITY\tEXPIRES\tLEFT")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Registry, orDash(e.Identity), e.ExpiresAt.Format(time.RFC3339), e.ExpiresAt.Sub(now).Round(time.Second))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,337 @@
+package helper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper/dockerconfig"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
+)
+
+func (a *app) configureDockerCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "configure-docker",
+		Usage:     "add (or remove) credHelpers entries for OCIR hosts in docker's config.json",
+		ArgsUsage: " ",
+		Description: "Without --registries or --region, the hosts are those of the region of your OCI CLI profile\n" +
+			"(OCI_CLI_REGION, or region= of OCI_CLI_PROFILE in the OCI config file), in both the\n" +
+			"<key>.ocir.io and ocir.<region>.oci.<domain> forms. With --remove and no host selection, every\n" +
+			"entry that points at this helper is removed. The file is edited in place: other keys,\n" +
+			"credsStore and entries of other helpers are left alone.",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "registries", Usage: "comma-separated OCIR `HOSTS`, e.g. iad.ocir.io,ocir.us-ashburn-1.oci.oraclecloud.com"},
+			&cli.StringFlag{Name: "region", Usage: "`REGION` key or identifier (iad, us-ashburn-1) instead of the profile's"},
+			&cli.BoolFlag{Name: "all-regions", Usage: "every region of the realm of the region"},
+			&cli.BoolFlag{Name: "remove", Usage: "remove the entries instead of adding them"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the change as a diff, write nothing"},
+			&cli.StringFlag{Name: "config-dir", Usage: "`DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker); with --podman, DIR/auth.json"},
+			&cli.BoolFlag{Name: "podman", Usage: "edit the containers auth.json (${REGISTRY_AUTH_FILE:-${XDG_CONFIG_HOME:-~/.config}/containers/auth.json}) instead"},
+		},
+		Action: a.configureDocker,
+	}
+}
+
+// configureOptions are the parsed flags of configure-docker.
+type configureOptions struct {
+	registries []string
+	region     string
+	allRegions bool
+	remove     bool
+	dryRun     bool
+	configDir  string
+	podman     bool
+}
+
+func (a *app) configureDocker(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usagef("configure-docker takes no arguments (use --registries h1,h2)")
+	}
+	o := configureOptions{
+		region: c.String("region"), allRegions: c.Bool("all-regions"), remove: c.Bool("remove"),
+		dryRun: c.Bool("dry-run"), configDir: c.String("config-dir"), podman: c.Bool("podman"),
+	}
+	for _, r := range c.StringSlice("registries") {
+		for _, h := range strings.Split(r, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				o.registries = append(o.registries, h)
+			}
+		}
+	}
+	if c.IsSet("registries") && len(o.registries) == 0 {
+		return usagef("--registries: no host given")
+	}
+	if len(o.registries) > 0 && (o.region != "" || o.allRegions) {
+		return usagef("--registries cannot be combined with --region or --all-regions")
+	}
+	p, err := a.setup()
+	if err != nil {
+		return err
+	}
+
+	path := a.configTarget(o)
+	file, err := dockerconfig.Read(path)
+	if err != nil {
+		return err
+	}
+	doc, err := dockerconfig.Parse(file.Raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
+	}
+
+	var hosts []string
+	selectAll := o.remove && len(o.registries) == 0 && o.region == "" && !o.allRegions
+	switch {
+	case selectAll:
+		entries, _ := doc.CredHelpers() // validated by Parse
+		for _, e := range entries {
+			if e.Helper == HelperSuffix {
+				hosts = append(hosts, e.Host)
+			}
+		}
+	case len(o.registries) > 0:
+		for _, r := range o.registries {
+			h, err := registry.Host(r)
+			if err != nil {
+				return usagef("--registries: %w", err)
+			}
+			if !o.remove {
+				if _, err := p.Registry(h); err != nil {
+					return usagef("--registries: %w", err)
+				}
+			}
+			hosts = appendUnique(hosts, h)
+		}
+	default:
+		if hosts, err = a.regionHosts(o); err != nil {
+			return err
+		}
+	}
+
+	changes, notes, err := applyCredHelpers(doc, hosts, o.remove)
+	if err != nil {
+		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.env.Stderr, "%s: note: %s\n", ProgramName, n)
+	}
+	if !o.remove {
+		a.configureWarnings(o, file, doc, hosts)
+	}
+
+	out := a.env.Stdout
+	shown := file.Path
+	if file.Target != file.Path {
+		shown = file.Path + " (symlink to " + file.Target + ")"
+	}
+	if len(changes) == 0 {
+		fmt.Fprintf(out, "%s: nothing to change\n", shown)
+		return nil
+	}
+	data, err := doc.Marshal()
+	if err != nil {
+		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
+	}
+	if o.dryRun {
+		fmt.Fprintf(out, "dry run: %s would change as follows (nothing written)\n", shown)
+		fmt.Fprint(out, lineDiff(file.Raw, data, file.Target, file.Target+" (new)"))
+		return nil
+	}
+	if err := file.Write(data); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "updated %s\n", shown)
+	for _, ch := range changes {
+		fmt.Fprintf(out, "  %s\n", ch)
+	}
+	return nil
+}
+
+// configTarget is the file configure-docker edits.
+func (a *app) configTarget(o configureOptions) string {
+	getenv := a.env.Getenv
+	home := homeDir(getenv)
+	if o.podman {
+		if o.configDir != "" {
+			return filepath.Join(o.configDir, "auth.json")
+		}
+		if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
+			return f
+		}
+		return filepath.Join(xdgConfigHome(getenv, home), "containers", "auth.json")
+	}
+	dir := o.configDir
+	if dir == "" {
+		dir = getenv("DOCKER_CONFIG")
+	}
+	if dir == "" {
+		dir = filepath.Join(home, ".docker")
+	}
+	return filepath.Join(dir, "config.json")
+}
+
+func xdgConfigHome(getenv func(string) string, home string) string {
+	if d := getenv("XDG_CONFIG_HOME"); d != "" {
+		return d
+	}
+	return filepath.Join(home, ".config")
+}
+
+// regionHosts are the default hosts: those of --region or the profile's
+// region, or of every region in its realm with --all-regions.
+func (a *app) regionHosts(o configureOptions) ([]string, error) {
+	getenv := a.env.Getenv
+	table, err := registry.LoadTable(getenv, homeDir(getenv))
+	if err != nil {
+		return nil, fmt.Errorf("region table: %w", err)
+	}
+	name, source := o.region, "--region"
+	if name == "" {
+		if name, source, err = profileRegion(getenv); err != nil {
+			if errors.Is(err, errNoRegion) {
+				return nil, fmt.Errorf("%w; pass --region or --registries", err)
+			}
+			return nil, err
+		}
+	}
+	region, ok := table.Lookup(name)
+	if !ok {
+		if source == "--region" {
+			return nil, usagef("--region: unknown region %q", name)
+		}
+		return nil, fmt.Errorf("unknown region %q (from %s); pass --region or --registries, or describe it in OCI_REGION_METADATA", name, source)
+	}
+	regions := []registry.Region{region}
+	if o.allRegions {
+		regions = table.Regions(region.Realm)
+	}
+	var hosts []string
+	for _, r := range regions {
+		for _, h := range r.Hosts() {
+			hosts = appendUnique(hosts, h)
+		}
+	}
+	a.log.Debug("configure-docker hosts", "region", region.ID, "from", source, "all", o.allRegions, "count", len(hosts))
+	return hosts, nil
+}
+
+// applyCredHelpers edits doc and describes each change; notes are things
+// the user should know that were deliberately not changed or overwritten.
+func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (changes, notes []string, err error) {
+	for _, h := range hosts {
+		if remove {
+			removed, other, err := doc.RemoveCredHelper(h, HelperSuffix)
+			if err != nil {
+				return nil, nil, err
+			}
+			if removed {
+				changes = append(changes, fmt.Sprintf("removed credHelpers %q", h))
+			} else if other != "" {
+				notes = append(notes, fmt.Sprintf("left credHelpers %q: %q alone: it belongs to another helper", h, other))
+			}
+			continue
+		}
+		prev, changed, err := doc.SetCredHelper(h, HelperSuffix)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !changed:
+		case prev != "":
+			changes = append(changes, fmt.Sprintf("changed credHelpers %q: %q -> %q", h, prev, HelperSuffix))
+			notes = append(notes, fmt.Sprintf("%s used helper %q before; it now uses %q", h, prev, HelperSuffix))
+		default:
+			changes = append(changes, fmt.Sprintf("added credHelpers %q: %q", h, HelperSuffix))
+		}
+	}
+	return changes, notes, nil
+}
+
+// configureWarnings points out setups in which the new entries would not
+// take effect: the binary missing from PATH, credsStore pointing here, or
+// stored logins in "auths" that clients consult instead of the helper.
+func (a *app) configureWarnings(o configureOptions, file *dockerconfig.File, doc *dockerconfig.Document, hosts []string) {
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(a.env.Stderr, "%s: warning: "+format+"\n", append([]any{ProgramName}, args...)...)
+	}
+	if _, err := a.env.LookPath(ProgramName); err != nil {
+		warn("%s is not on PATH; clients will fail with \"executable file not found\" until it is installed in a directory on PATH", ProgramName)
+	}
+	if doc.CredsStore() == HelperSuffix {
+		warn("%s sets \"credsStore\": %q, which sends every registry's logins to this helper; remove it and keep only credHelpers", file.Target, HelperSuffix)
+	}
+	logout := "docker logout"
+	if o.podman {
+		logout = "podman logout"
+	}
+	shadowWarnings(warn, file.Target, doc, hosts, "some clients use it instead of the helper", logout)
+	for _, other := range a.authFilesBefore(o, file.Target) {
+		of, err := dockerconfig.Read(other)
+		if err != nil || !of.Exists {
+			continue
+		}
+		od, err := dockerconfig.Parse(of.Raw)
+		if err != nil {
+			continue
+		}
+		shadowWarnings(warn, of.Target, od, hosts, "podman, skopeo and buildah read it before this file", "podman logout --authfile "+of.Target)
+	}
+}
+
+func shadowWarnings(warn func(string, ...any), path string, doc *dockerconfig.Document, hosts []string, why, logout string) {
+	for _, e := range doc.Auths() {
+		if !e.HasSecret {
+			continue
+		}
+		h, err := registry.Host(e.Key)
+		if err != nil || !slices.Contains(hosts, h) {
+			continue
+		}
+		warn("%s has a stored login for %s in \"auths\" and %s; remove it with `%s %s`", path, h, why, logout, h)
+	}
+}
+
+// authFilesBefore lists the containers auth files that containers/image
+// (podman, skopeo, buildah) consults before target.
+func (a *app) authFilesBefore(o configureOptions, target string) []string {
+	getenv := a.env.Getenv
+	var files []string
+	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
+		files = append(files, f)
+	} else if d := getenv("XDG_RUNTIME_DIR"); d != "" {
+		files = append(files, filepath.Join(d, "containers", "auth.json"))
+	}
+	if !o.podman {
+		files = append(files, filepath.Join(xdgConfigHome(getenv, homeDir(getenv)), "containers", "auth.json"))
+	}
+	var out []string
+	for _, f := range files {
+		if same(f, target) {
+			continue
+		}
+		out = appendUnique(out, f)
+	}
+	return out
+}
+
+// same reports whether two paths name the same existing file, or are equal.
+func same(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

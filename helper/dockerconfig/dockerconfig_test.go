@@ -1,0 +1,253 @@
+package dockerconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// semantic decodes JSON for a comparison that ignores formatting.
+func semantic(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, b)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m
+}
+
+func TestSetCredHelperKeepsEveryOtherKeyAndItsOrder(t *testing.T) {
+	in := `{"z": 1, "auths": {"a": {"auth": "eA=="}}, "credHelpers": {"gcr.io": "gcloud"}, "a": [true, null, 1.50]}`
+	d, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, changed, err := d.SetCredHelper("iad.ocir.io", "ocir")
+	if err != nil || !changed || prev != "" {
+		t.Fatalf("got %q %v %v", prev, changed, err)
+	}
+	out, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Keys(), []string{"z", "auths", "credHelpers", "a"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("key order %v, want %v", got, want)
+	}
+	if !strings.Contains(string(out), "1.50") {
+		t.Errorf("number literal rewritten:\n%s", out)
+	}
+	got, want := semantic(t, out), semantic(t, []byte(in))
+	want["credHelpers"].(map[string]any)["iad.ocir.io"] = "ocir"
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+func TestSetCredHelperReportsNoChangeWhenAlreadySet(t *testing.T) {
+	d, _ := Parse([]byte(`{"credHelpers": {"iad.ocir.io": "ocir"}}`))
+	if prev, changed, err := d.SetCredHelper("iad.ocir.io", "ocir"); err != nil || changed || prev != "ocir" {
+		t.Fatalf("got %q %v %v", prev, changed, err)
+	}
+}
+
+func TestRemoveCredHelperLeavesOtherHelpersAlone(t *testing.T) {
+	d, _ := Parse([]byte(`{"credHelpers": {"iad.ocir.io": "other", "fra.ocir.io": "ocir"}}`))
+	removed, other, err := d.RemoveCredHelper("iad.ocir.io", "ocir")
+	if err != nil || removed || other != "other" {
+		t.Fatalf("got %v %q %v", removed, other, err)
+	}
+	removed, _, err = d.RemoveCredHelper("fra.ocir.io", "ocir")
+	if err != nil || !removed {
+		t.Fatalf("got %v %v", removed, err)
+	}
+	e, _ := d.CredHelpers()
+	if len(e) != 1 || e[0] != (Entry{"iad.ocir.io", "other"}) {
+		t.Errorf("left %v", e)
+	}
+	_, _, _ = d.RemoveCredHelper("iad.ocir.io", "other")
+	if _, ok := d.top.get(KeyCredHelpers); ok {
+		t.Error("an emptied credHelpers was kept")
+	}
+}
+
+func TestParseTreatsEmptyAndNullAsEmptyConfig(t *testing.T) {
+	for _, in := range []string{"", "  \n", "null", `{"credHelpers": null}`} {
+		d, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if e, err := d.CredHelpers(); err != nil || len(e) != 0 {
+			t.Errorf("%q: %v %v", in, e, err)
+		}
+	}
+}
+
+func TestParseRejectsWhatItCannotEditSafely(t *testing.T) {
+	for _, in := range []string{
+		`{`, `[]`, `"x"`, `{"a":1}{}`, `{"a":1,"a":2}`, `{"credHelpers": []}`, `{"credHelpers": {"h": 1}}`,
+		`{"credHelpers": {"h": "a", "h": "b"}}`, "{\"a\": \"\xff\"}", `{"a": tru}`,
+	} {
+		if _, err := Parse([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: got %v, want ErrMalformed", in, err)
+		}
+	}
+}
+
+func TestAuthsReportsStoredSecrets(t *testing.T) {
+	d, _ := Parse([]byte(`{"auths": {"a": {}, "b": {"auth": "x"}, "c": {"identitytoken": "t"}, "d": {"email": "e"}}}`))
+	got := d.Auths()
+	want := []AuthEntry{{"a", false}, {"b", true}, {"c", true}, {"d", false}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestWriteCreatesAPrivateDirectoryAndFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("permission bits")
+	}
+	p := filepath.Join(t.TempDir(), "new", ".docker", "config.json")
+	f, err := Read(p)
+	if err != nil || f.Exists {
+		t.Fatalf("%v %v", f, err)
+	}
+	if err := f.Write([]byte("{}\n")); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	dst, _ := os.Stat(filepath.Dir(p))
+	if st.Mode().Perm() != 0o600 || dst.Mode().Perm() != 0o700 {
+		t.Errorf("file %v dir %v, want 0600 in 0700", st.Mode(), dst.Mode())
+	}
+}
+
+func TestWriteKeepsTheModeAndLeavesNoTemporaryFile(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("permission bits")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte("{}"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(p, 0o640)
+	f, err := Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Write([]byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(p)
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", st.Mode())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %v", entries)
+	}
+}
+
+func TestReadFollowsSymlinkChainsAndRefusesLoops(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.json")
+	if err := os.WriteFile(real, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustLink(t, "real.json", filepath.Join(dir, "b"))
+	mustLink(t, filepath.Join(dir, "b"), filepath.Join(dir, "a"))
+	f, err := Read(filepath.Join(dir, "a"))
+	if err != nil || f.Target != real || !f.Exists {
+		t.Fatalf("got %+v %v", f, err)
+	}
+	mustLink(t, "loop2", filepath.Join(dir, "loop1"))
+	mustLink(t, "loop1", filepath.Join(dir, "loop2"))
+	if _, err := Read(filepath.Join(dir, "loop1")); err == nil {
+		t.Error("a symlink loop was accepted")
+	}
+}
+
+func TestReadRefusesADirectory(t *testing.T) {
+	if _, err := Read(t.TempDir()); err == nil {
+		t.Error("a directory was accepted as config file")
+	}
+}
+
+func mustLink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Skipf("symlinks unavailable: %v", err)
+	}
+}
+
+// FuzzEdit checks the editor on arbitrary input: it never panics; what it
+// accepts it can edit, and an edit changes credHelpers and nothing else.
+func FuzzEdit(f *testing.F) {
+	for _, s := range []string{
+		``, `{}`, `null`, `{"auths":{}}`, `{"credHelpers":{"gcr.io":"gcloud"}}`, "{\n  \"a\": [1, {\"b\": null}]\n}",
+		`{"credHelpers":{"iad.ocir.io":"ocir"},"credsStore":"desktop"}`, `{"a":"\u003c\u0000"}`, `{"a":1e400}`,
+	} {
+		f.Add([]byte(s), "iad.ocir.io")
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, host string) {
+		d, err := Parse(raw)
+		if err != nil {
+			return
+		}
+		var orig map[string]any
+		dec := json.NewDecoder(strings.NewReader(string(raw)))
+		dec.UseNumber()
+		_ = dec.Decode(&orig)
+		if orig == nil {
+			orig = map[string]any{}
+		}
+		_, _, err = d.SetCredHelper(host, "ocir")
+		if host == "" || !utf8.ValidString(host) {
+			if err == nil {
+				t.Fatalf("invalid host %q accepted", host)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("set: %v", err)
+		}
+		out, err := d.Marshal()
+		if err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+		d2, err := Parse(out)
+		if err != nil {
+			t.Fatalf("output does not parse: %v\n%s", err, out)
+		}
+		got := semantic(t, out)
+		ch, _ := got[KeyCredHelpers].(map[string]any)
+		if ch[host] != "ocir" {
+			t.Fatalf("entry missing: %s", out)
+		}
+		for k, v := range orig {
+			if k == KeyCredHelpers {
+				continue
+			}
+			if !reflect.DeepEqual(got[k], v) {
+				t.Fatalf("key %q changed: %v -> %v", k, v, got[k])
+			}
+		}
+		if removed, _, err := d2.RemoveCredHelper(host, "ocir"); err != nil || !removed {
+			t.Fatalf("remove: %v %v", removed, err)
+		}
+		if _, err := d2.Marshal(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

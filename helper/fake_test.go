@@ -1,0 +1,100 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
+)
+
+// fakeProvider is a strict stand-in for *ocir.Provider. It recognises
+// hosts with the real region table (so host recognition is realistic) and
+// fails the test if a token is ever requested for a host that is not OCIR.
+type fakeProvider struct {
+	t     testing.TB
+	table *registry.Table
+
+	mu          sync.Mutex
+	token       string // answered by Credential when err is nil
+	err         error  // returned by Credential
+	expires     time.Time
+	entries     []ocir.CacheEntry
+	listErr     error
+	dropErr     error
+	explanation ocir.Explanation
+	explainErr  error
+
+	credentialCalls []string // canonical hosts
+	dropped         []string
+	cleared         int
+}
+
+var _ Provider = (*fakeProvider)(nil)
+
+func newFake(t testing.TB) *fakeProvider {
+	return &fakeProvider{t: t, table: registry.DefaultTable(), token: "tok-123", expires: time.Now().Add(time.Hour)}
+}
+
+func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
+	host, err := registry.Host(serverURL)
+	if err != nil {
+		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Err: err}
+	}
+	reg, ok := f.table.Recognize(host)
+	if !ok {
+		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: host, Err: fmt.Errorf("%s is not an OCIR host", host)}
+	}
+	return reg, nil
+}
+
+func (f *fakeProvider) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {
+	reg, err := f.Registry(serverURL)
+	if err != nil {
+		f.t.Errorf("Credential called for a host that is not OCIR: %q", serverURL)
+		return ocir.Credential{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.credentialCalls = append(f.credentialCalls, reg.Host)
+	if f.err != nil {
+		return ocir.Credential{}, f.err
+	}
+	return ocir.Credential{Registry: reg.Host, Username: ocir.Username, Secret: f.token, ExpiresAt: f.expires}, nil
+}
+
+func (f *fakeProvider) List() ([]ocir.CacheEntry, error) { return f.entries, f.listErr }
+
+func (f *fakeProvider) Drop(serverURL string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dropped = append(f.dropped, serverURL)
+	return f.dropErr
+}
+
+func (f *fakeProvider) Clear() error {
+	f.cleared++
+	return nil
+}
+
+func (f *fakeProvider) Explain(_ context.Context, serverURL string) (ocir.Explanation, error) {
+	if _, err := f.Registry(serverURL); err != nil {
+		return ocir.Explanation{}, err
+	}
+	return f.explanation, f.explainErr
+}
+
+func (f *fakeProvider) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.credentialCalls...)
+}
+
+// kindErr builds a provider error of one kind, as the core returns them.
+func kindErr(kind error, hint string) error {
+	return &ocir.Error{Kind: kind, Registry: "iad.ocir.io", Hint: hint, RequestID: "req-1", Err: errors.New("cause")}
+}

@@ -1,0 +1,283 @@
+// Package helper is the docker-credential-helpers front end of the ocir
+// token provider: the get/store/erase/list protocol that docker, podman,
+// skopeo, buildah, crane and nerdctl speak to "docker-credential-ocir", and
+// the commands around it (configure-docker, doctor, token, cache).
+//
+// The protocol side never stores anything: every OCIR credential is minted
+// on demand from the user's OCI identity by the ocir package, so store is a
+// no-op for OCIR hosts and list reports what the token cache holds.
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
+)
+
+// ProgramName is the name docker derives from a credHelpers value of
+// "ocir"; it prefixes every message the helper prints.
+const ProgramName = "docker-credential-ocir"
+
+// HelperSuffix is the value to put in credHelpers (docker runs
+// "docker-credential-" + suffix).
+const HelperSuffix = "ocir"
+
+// Source is the part of the token provider the protocol needs.
+// *ocir.Provider satisfies it; tests use a strict fake.
+type Source interface {
+	// Registry recognises an OCIR host without any network call.
+	Registry(serverURL string) (registry.Registry, error)
+	// Credential returns a bearer credential for serverURL.
+	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
+	// List returns the valid cached tokens, without touching the network.
+	List() ([]ocir.CacheEntry, error)
+	// Drop forgets the cached token of one registry.
+	Drop(serverURL string) error
+}
+
+var _ Source = (*ocir.Provider)(nil)
+
+// OnError says what get does when an identity is configured but no token
+// can be obtained (OCIR_ON_ERROR).
+type OnError int
+
+const (
+	// OnErrorFail reports the failure to the client, which aborts the pull.
+	// This is the default: a silent anonymous fallback hides real problems
+	// behind "pull access denied".
+	OnErrorFail OnError = iota
+	// OnErrorAnonymous answers "credentials not found" so the client goes
+	// on anonymously (useful when most pulls are of public images).
+	OnErrorAnonymous
+)
+
+// ParseOnError parses OCIR_ON_ERROR: "error" (default, also for "") or
+// "anonymous".
+func ParseOnError(v string) (OnError, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "error":
+		return OnErrorFail, nil
+	case "anonymous":
+		return OnErrorAnonymous, nil
+	}
+	return OnErrorFail, fmt.Errorf("OCIR_ON_ERROR: %q is not one of error, anonymous", v)
+}
+
+func (o OnError) String() string {
+	if o == OnErrorAnonymous {
+		return "anonymous"
+	}
+	return "error"
+}
+
+// Helper implements credentials.Helper on top of a Source.
+type Helper struct {
+	src     Source
+	ctx     context.Context
+	onError OnError
+	stderr  io.Writer
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+var _ credentials.Helper = (*Helper)(nil)
+
+// Option configures a Helper.
+type Option func(*Helper)
+
+// WithContext sets the context of token calls (for cancellation by a
+// signal); the Source applies its own overall deadline.
+func WithContext(ctx context.Context) Option { return func(h *Helper) { h.ctx = ctx } }
+
+// WithOnError sets the OCIR_ON_ERROR behaviour.
+func WithOnError(o OnError) Option { return func(h *Helper) { h.onError = o } }
+
+// WithStderr sets where user-facing hints go (never stdout: stdout belongs
+// to the protocol).
+func WithStderr(w io.Writer) Option { return func(h *Helper) { h.stderr = w } }
+
+// WithLogger sets the logger for diagnostics.
+func WithLogger(l *slog.Logger) Option { return func(h *Helper) { h.log = l } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(h *Helper) { h.now = now } }
+
+// New returns a Helper that answers from src.
+func New(src Source, opts ...Option) *Helper {
+	h := &Helper{
+		src:    src,
+		ctx:    context.Background(),
+		stderr: io.Discard,
+		log:    slog.New(slog.DiscardHandler),
+		now:    time.Now,
+	}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+// Get returns BEARER_TOKEN and a fresh OCIR token for an OCIR host.
+//
+// The error mapping is the heart of the helper: "credentials not found"
+// (the one message clients treat as "go on anonymously") is returned only
+// when anonymous access is the right answer — the host is not OCIR, or the
+// user has no OCI identity at all. A configured identity that fails is a
+// real error so the user sees why instead of a later "access denied".
+func (h *Helper) Get(serverURL string) (string, string, error) {
+	reg, err := h.src.Registry(serverURL)
+	if err != nil {
+		if isNotOCIR(err) {
+			// Somebody else's registry: stay out of the way, and never
+			// sign or send anything for it.
+			h.log.Debug("not an OCIR host, answering not found", "serverURL", serverURL, "err", err)
+			return "", "", credentials.NewErrCredentialsNotFound()
+		}
+		// Host recognition itself failed (e.g. a malformed region
+		// metadata file): a configuration problem the user must see.
+		return "", "", h.getFailure(serverURL, err)
+	}
+	cred, err := h.src.Credential(h.ctx, serverURL)
+	if err != nil {
+		return "", "", h.getFailure(reg.Host, err)
+	}
+	if cred.Secret == "" {
+		return "", "", h.getFailure(reg.Host, fmt.Errorf("token provider returned an empty token for %s", reg.Host))
+	}
+	return safeUsername(cred.Username), cred.Secret, nil
+}
+
+// isNotOCIR reports whether err says the server URL names no OCIR host
+// (including input that names no host at all).
+func isNotOCIR(err error) bool {
+	return errors.Is(err, ocir.ErrNotOCIRHost) || errors.Is(err, registry.ErrInvalidServerURL)
+}
+
+// safeUsername guards against ever answering "<token>", which docker
+// treats as an OAuth refresh token instead of a password.
+func safeUsername(u string) string {
+	if u == "" || u == "<token>" {
+		return ocir.Username
+	}
+	return u
+}
+
+func (h *Helper) getFailure(host string, err error) error {
+	switch {
+	case isNotOCIR(err):
+		h.log.Debug("not an OCIR host, answering not found", "host", host, "err", err)
+		return credentials.NewErrCredentialsNotFound()
+	case errors.Is(err, ocir.ErrNoIdentity):
+		hint := "configure an OCI identity (e.g. `oci setup config`) or run `" + ProgramName + " doctor " + host + "`"
+		var oe *ocir.Error
+		if errors.As(err, &oe) && oe.Hint != "" {
+			hint = oe.Hint
+		}
+		fmt.Fprintf(h.stderr, "%s: no OCI identity configured, accessing %s anonymously; %s\n", ProgramName, host, oneLine(hint))
+		return credentials.NewErrCredentialsNotFound()
+	}
+	if h.onError == OnErrorAnonymous {
+		fmt.Fprintf(h.stderr, "%s: %s; continuing anonymously (OCIR_ON_ERROR=anonymous)\n", ProgramName, oneLine(err.Error()))
+		return credentials.NewErrCredentialsNotFound()
+	}
+	return fmt.Errorf("%s: %s", ProgramName, oneLine(err.Error()))
+}
+
+// ErrUseCredHelpers is returned by Add for a host that is not OCIR: the
+// helper was configured as credsStore, which would route every registry's
+// logins to it.
+var ErrUseCredHelpers = errors.New("use credHelpers for OCIR hosts, not credsStore")
+
+// Add accepts logins to OCIR hosts without storing anything, so `docker
+// login` and `podman login` keep working; tokens are minted on demand.
+func (h *Helper) Add(c *credentials.Credentials) error {
+	if c == nil {
+		return credentials.NewErrCredentialsMissingServerURL()
+	}
+	reg, err := h.src.Registry(c.ServerURL)
+	if err != nil {
+		return fmt.Errorf("%s cannot store credentials for %s: %w", ProgramName, oneLine(c.ServerURL), ErrUseCredHelpers)
+	}
+	h.log.Info("not storing login: OCIR tokens are obtained from the OCI identity on demand", "registry", reg.Host)
+	return nil
+}
+
+// Delete always succeeds (nothing was stored) and drops the cached token,
+// so `docker logout` forces a fresh token on the next pull.
+func (h *Helper) Delete(serverURL string) error {
+	if _, err := h.src.Registry(serverURL); err != nil {
+		h.log.Debug("erase for a host that is not OCIR: nothing to do", "serverURL", serverURL)
+		return nil
+	}
+	if err := h.src.Drop(serverURL); err != nil {
+		h.log.Warn("could not drop the cached token", "serverURL", serverURL, "err", err)
+	}
+	return nil
+}
+
+// List reports the OCIR hosts with a valid cached token. It never touches
+// the network and never fails: a broken cache lists nothing.
+func (h *Helper) List() (map[string]string, error) {
+	out := map[string]string{}
+	entries, err := h.src.List()
+	if err != nil {
+		h.log.Warn("could not read the token cache", "err", err)
+		return out, nil
+	}
+	now := h.now()
+	for _, e := range entries {
+		if e.Registry == "" || !e.ExpiresAt.After(now) {
+			continue
+		}
+		out[e.Registry] = ocir.Username
+	}
+	return out, nil
+}
+
+// Serve runs one protocol action (get, store, erase, list) with Serve's
+// conventions from docker-credential-helpers: protocol output on stdout,
+// an error as one line on stdout with exit code 1. It returns the exit
+// code instead of exiting.
+func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
+	switch action {
+	case credentials.ActionGet, credentials.ActionStore, credentials.ActionErase, credentials.ActionList:
+	default:
+		fmt.Fprintf(stdout, "%s: unknown action: %s\n", ProgramName, oneLine(action))
+		return ExitUsage
+	}
+	// Bound the input: the protocol carries a URL or a small JSON object.
+	in := io.LimitReader(stdin, maxStdin)
+	if err := credentials.HandleCommand(h, action, in, stdout); err != nil {
+		fmt.Fprintln(stdout, oneLine(err.Error()))
+		return ExitFailure
+	}
+	return ExitOK
+}
+
+const maxStdin = 1 << 20
+
+// Exit codes of every command.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// oneLine keeps a message on one line: clients show the helper's stdout
+// verbatim inside their own error message.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+}

@@ -1,0 +1,67 @@
+package kubelet
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+)
+
+// fakeSource is a strict Source: it fails the test on any call it was not
+// told to expect, and records what it was asked.
+type fakeSource struct {
+	t       *testing.T
+	want    string // expected serverURL; "" means the source must not be called
+	cred    ocir.Credential
+	err     error
+	mu      sync.Mutex
+	calls   int
+	optsLen []int
+}
+
+func (f *fakeSource) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	f.optsLen = append(f.optsLen, len(opts))
+	if f.want == "" {
+		f.t.Errorf("Credential(%q) called, want no call", serverURL)
+		return ocir.Credential{}, ocir.ErrTransient
+	}
+	if serverURL != f.want {
+		f.t.Errorf("Credential(%q), want %q", serverURL, f.want)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		f.t.Errorf("Credential called without a deadline")
+	}
+	return f.cred, f.err
+}
+
+// token returns a credential for host valid until now+life.
+func token(host string, now time.Time, life time.Duration) ocir.Credential {
+	return ocir.Credential{Registry: strings.ToLower(host), Username: ocir.Username, Secret: "tok-" + host, ExpiresAt: now.Add(life)}
+}
+
+// countingWriter records every Write, to prove stdout is written once or
+// not at all.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes int
+	buf    strings.Builder
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.buf.Write(p)
+}
+
+func (w *countingWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}

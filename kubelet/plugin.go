@@ -1,0 +1,210 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
+)
+
+// Source is what the plugin needs from the token provider. *ocir.Provider
+// satisfies it; tests use a fake.
+type Source interface {
+	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
+}
+
+// withServiceAccountToken is ocir.WithServiceAccountToken; tests replace it
+// to see what the plugin hands to the core (the option is opaque).
+var withServiceAccountToken = ocir.WithServiceAccountToken
+
+// MaxTimeout caps one lookup. The kubelet kills the plugin after one minute
+// and then has nothing to show but "signal: killed"; finishing earlier lets
+// the plugin print why it failed.
+const MaxTimeout = 50 * time.Second
+
+// DeniedCacheDuration is the longest the kubelet may cache an answer whose
+// token was refused by the registry (--verify-pull). IAM policies take a few
+// minutes to become effective; a node must notice soon after they do.
+const DeniedCacheDuration = 2 * time.Minute
+
+// Plugin answers one kubelet request. The zero value is not usable: Source
+// is required.
+type Plugin struct {
+	// Source issues the OCIR credentials.
+	Source Source
+	// Timeout bounds the whole lookup, verify-pull probe included. Zero
+	// or more than MaxTimeout means MaxTimeout.
+	Timeout time.Duration
+	// VerifyPull probes the requested repository with the token before
+	// answering, and shortens the cache duration when the pull is denied.
+	VerifyPull bool
+	// HTTPClient is used for the verify-pull probe; nil means a client that
+	// honours HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE.
+	HTTPClient *http.Client
+	// Now replaces time.Now, for tests.
+	Now func() time.Time
+	// Log receives diagnostics; nil discards them.
+	Log *slog.Logger
+	// Stderr receives the human-readable notes the kubelet shows when it
+	// logs a failure; nil discards them.
+	Stderr io.Writer
+}
+
+// Run reads one CredentialProviderRequest from stdin and, only when every
+// step succeeded, writes the complete response to stdout in one Write. On
+// error nothing has been written to stdout; the caller prints the error on
+// stderr and exits 1, which is the only way to tell the kubelet "no
+// credentials" without it caching that answer.
+func (p *Plugin) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) (err error) {
+	defer func() {
+		// A bug must not turn into a half-written stdout or a stack trace
+		// the kubelet truncates; report it like any other failure.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	req, err := ReadRequest(stdin)
+	if err != nil {
+		return err
+	}
+	out, err := p.Answer(ctx, req)
+	if err != nil {
+		return err
+	}
+	if _, err := stdout.Write(out); err != nil {
+		return fmt.Errorf("write response to stdout: %w", err)
+	}
+	return nil
+}
+
+// Answer decides the response to req and returns it encoded.
+func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
+	if p.Source == nil {
+		return nil, errors.New("no credential source configured")
+	}
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	log := p.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	timeout := p.Timeout
+	if timeout <= 0 || timeout > MaxTimeout {
+		timeout = MaxTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	host, repo := splitImage(req.Image)
+	var opts []ocir.RequestOption
+	if req.ServiceAccountToken != "" {
+		// KEP-4412: the kubelet handed over the pod's projected token; the
+		// pod's identity, not the node's, must be used.
+		opts = append(opts, withServiceAccountToken(req.ServiceAccountToken, req.ServiceAccountAnnotations))
+	}
+	cred, err := p.Source.Credential(ctx, req.Image, opts...)
+	if err != nil {
+		return nil, explain(req.Image, err)
+	}
+	if err := checkCredential(host, cred, now()); err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", req.Image, err)
+	}
+	username := cred.Username
+	if username == "" {
+		username = ocir.Username
+	}
+	dur := CacheDuration(now(), cred.ExpiresAt)
+	log.Debug("credentials obtained", "image", req.Image, "registry", cred.Registry,
+		"expires", cred.ExpiresAt.UTC().Format(time.RFC3339), "cacheDuration", dur.String(),
+		"serviceAccount", req.ServiceAccountToken != "")
+
+	if p.VerifyPull && repo != "" {
+		res := verifyPull(ctx, p.httpClient(), host, repo, username, cred.Secret)
+		log.Info("verify-pull", "image", req.Image, "result", res.String())
+		if res.denied {
+			dur = min(dur, DeniedCacheDuration)
+			p.note("warning: %s: the registry refused to let this token pull %s (%s); the IAM policy is missing or not effective yet "+
+				"(a node needs: Allow dynamic-group <group> to read repos in compartment <compartment>); "+
+				"answering with cacheDuration %s so the kubelet asks again soon", host, repo, res.detail, dur)
+		}
+	}
+
+	return EncodeResponse(req.APIVersion, Response{
+		Registry:      host,
+		Username:      username,
+		Password:      cred.Secret,
+		CacheDuration: dur,
+	})
+}
+
+// checkCredential refuses to hand the kubelet anything but a live token for
+// the host the image names. The auth key is the host exactly as written in
+// the image, because the kubelet matches auth keys against the image string
+// with its own case- and port-sensitive rules.
+func checkCredential(host string, cred ocir.Credential, now time.Time) error {
+	canonical, err := registry.Host(host)
+	if err != nil {
+		return err
+	}
+	if cred.Registry != "" && cred.Registry != canonical {
+		return fmt.Errorf("token is for %s, not %s", cred.Registry, canonical)
+	}
+	if cred.Secret == "" {
+		return errors.New("empty token")
+	}
+	if !cred.ExpiresAt.After(now) {
+		return fmt.Errorf("token expired at %s", cred.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// explain adds what the node operator can do to the core's error.
+func explain(image string, err error) error {
+	switch {
+	case errors.Is(err, ocir.ErrNotOCIRHost):
+		return fmt.Errorf("%s is not an OCIR image: %w (the provider config's matchImages send it to this plugin; "+
+			"generate them with 'ocir-credential-provider config')", image, err)
+	case errors.Is(err, ocir.ErrNoIdentity):
+		return fmt.Errorf("no credentials for %s: %w (the kubelet runs this plugin with an almost empty "+
+			"environment: set OCI_* variables in the provider config's env)", image, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("no credentials for %s: %w (raise --timeout, at most %s)", image, err, MaxTimeout)
+	}
+	return fmt.Errorf("no credentials for %s: %w", image, err)
+}
+
+// splitImage splits an image reference as the kubelet sends it
+// ("iad.ocir.io/ns/app", no tag) into the registry host as written and the
+// repository. A tag or digest, should one arrive, is dropped.
+func splitImage(image string) (host, repo string) {
+	host, repo, _ = strings.Cut(image, "/")
+	if i := strings.Index(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	}
+	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
+		repo = repo[:i]
+	}
+	return host, repo
+}
+
+func (p *Plugin) note(format string, args ...any) {
+	if p.Stderr != nil {
+		fmt.Fprintf(p.Stderr, "ocir-credential-provider: "+format+"\n", args...)
+	}
+}
+
+func (p *Plugin) httpClient() *http.Client {
+	if p.HTTPClient != nil {
+		return p.HTTPClient
+	}
+	return defaultProbeClient()
+}

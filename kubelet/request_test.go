@@ -1,0 +1,116 @@
+package kubelet
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestDecodeRequest(t *testing.T) {
+	const v1 = "credentialprovider.kubelet.k8s.io/v1"
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    Request
+		wantErr string
+	}{
+		{name: "v1", in: request(v1, "iad.ocir.io/ns/app"), want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app"}},
+		{name: "v1beta1", in: request("credentialprovider.kubelet.k8s.io/v1beta1", "iad.ocir.io/ns/app"),
+			want: Request{APIVersion: "credentialprovider.kubelet.k8s.io/v1beta1", Image: "iad.ocir.io/ns/app"}},
+		{name: "v1alpha1", in: request("credentialprovider.kubelet.k8s.io/v1alpha1", "iad.ocir.io/ns/app"),
+			want: Request{APIVersion: "credentialprovider.kubelet.k8s.io/v1alpha1", Image: "iad.ocir.io/ns/app"}},
+		{name: "v1 with service-account token",
+			in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt","serviceAccountAnnotations":{"a/b":"c"}}`,
+			want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app", ServiceAccountToken: "jwt", ServiceAccountAnnotations: map[string]string{"a/b": "c"}}},
+		{name: "trailing newline and spaces", in: " " + request(v1, "iad.ocir.io/ns/app") + "\n", want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app"}},
+		{name: "service-account token in v1beta1 is an unknown field",
+			in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt"}`, wantErr: "unknown field"},
+		{name: "unknown field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","tag":"1"}`, wantErr: "unknown field"},
+		{name: "wrong-case field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","Image":"x/y"}`, wantErr: "unknown field"},
+		{name: "duplicate field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","image":"z/w"}`, wantErr: "duplicate field"},
+		{name: "malformed JSON", in: `{"kind":"CredentialProviderRequest",`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "not an object", in: `"iad.ocir.io"`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "YAML", in: "kind: CredentialProviderRequest\napiVersion: credentialprovider.kubelet.k8s.io/v1\nimage: x/y\n", wantErr: "invalid CredentialProviderRequest"},
+		{name: "empty", in: "", wantErr: "no CredentialProviderRequest"},
+		{name: "blank", in: " \n\t", wantErr: "no CredentialProviderRequest"},
+		{name: "wrong kind", in: `{"kind":"CredentialProviderResponse","apiVersion":"credentialprovider.kubelet.k8s.io/v1","cacheKeyType":"Registry"}`, wantErr: "kind is"},
+		{name: "unknown apiVersion", in: request("credentialprovider.kubelet.k8s.io/v2", "x/y"), wantErr: "invalid CredentialProviderRequest"},
+		{name: "other group", in: request("example.com/v1", "x/y"), wantErr: "invalid CredentialProviderRequest"},
+		{name: "missing apiVersion", in: `{"kind":"CredentialProviderRequest","image":"x/y"}`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "missing kind", in: `{"apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y"}`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "missing image", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1"}`, wantErr: "image is empty"},
+		{name: "numeric image", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":1}`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "two documents", in: request(v1, "a/b") + request(v1, "c/d"), wantErr: "invalid CredentialProviderRequest"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DecodeRequest([]byte(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.APIVersion != tc.want.APIVersion || got.Image != tc.want.Image || got.ServiceAccountToken != tc.want.ServiceAccountToken ||
+				len(got.ServiceAccountAnnotations) != len(tc.want.ServiceAccountAnnotations) {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadRequestLimitsInput(t *testing.T) {
+	ok := request("credentialprovider.kubelet.k8s.io/v1", "iad.ocir.io/ns/app")
+	pad := MaxRequestSize - len(ok)
+	if _, err := ReadRequest(strings.NewReader(ok + strings.Repeat(" ", pad))); err != nil {
+		t.Errorf("request of exactly %d bytes: %v", MaxRequestSize, err)
+	}
+	if _, err := ReadRequest(strings.NewReader(ok + strings.Repeat(" ", pad+1))); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("request of %d bytes: %v", MaxRequestSize+1, err)
+	}
+	// An endless stdin is cut off, not read to exhaustion.
+	if _, err := ReadRequest(io.MultiReader(strings.NewReader(ok), zeros{})); err == nil {
+		t.Error("endless stdin accepted")
+	}
+	if _, err := ReadRequest(iotest.ErrReader(errors.New("boom"))); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("read error: %v", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(request("credentialprovider.kubelet.k8s.io/v1", "iad.ocir.io/ns/app")))
+	f.Add([]byte(request("credentialprovider.kubelet.k8s.io/v1beta1", "ocir.us-ashburn-1.oci.oraclecloud.com/ns/app")))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","serviceAccountToken":"t","serviceAccountAnnotations":{"k":"v"}}`))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","image":"c"}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := DecodeRequest(data)
+		if err != nil {
+			return
+		}
+		if req.Image == "" || !slices.Contains(PluginAPIVersions, req.APIVersion) {
+			t.Fatalf("accepted %q as %+v", data, req)
+		}
+		if req.ServiceAccountToken != "" && req.APIVersion != "credentialprovider.kubelet.k8s.io/v1" {
+			t.Fatalf("service-account token outside v1: %q", data)
+		}
+		// Whatever was accepted can be answered in its own version.
+		out, err := EncodeResponse(req.APIVersion, Response{Registry: "iad.ocir.io", Username: "BEARER_TOKEN", Password: "p"})
+		if err != nil || !bytes.HasSuffix(out, []byte("\n")) {
+			t.Fatalf("cannot answer %+v: %v", req, err)
+		}
+	})
+}

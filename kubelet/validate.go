@@ -1,0 +1,433 @@
+package kubelet
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	kcv1 "k8s.io/kubelet/config/v1"
+	kcv1alpha1 "k8s.io/kubelet/config/v1alpha1"
+	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
+	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
+	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
+)
+
+// This file re-implements the kubelet's reading and validation of
+// --image-credential-provider-config (pkg/credentialprovider/plugin in
+// Kubernetes 1.34 to 1.37, where the rules are identical), so a config can
+// be checked before it stops a kubelet: an invalid config makes the kubelet
+// exit at start. The decoding uses the same strict apimachinery serializer
+// and the published config types; the rules produce the same field errors.
+// test/kubelet checks this agrees with the kubelet on a table of configs.
+
+// PluginAPIVersions are the CredentialProviderRequest versions a provider
+// may name in its apiVersion.
+var PluginAPIVersions = []string{
+	cpv1.SchemeGroupVersion.String(),
+	cpv1alpha1.SchemeGroupVersion.String(),
+	cpv1beta1.SchemeGroupVersion.String(),
+}
+
+// Cache types of tokenAttributes.cacheType.
+const (
+	CacheTypeServiceAccount = "ServiceAccount"
+	CacheTypeToken          = "Token"
+)
+
+// ProviderConfig is a CredentialProviderConfig of any version, reduced to
+// what validation and the tests look at.
+type ProviderConfig struct {
+	Providers []Provider
+	// Files are the files read, in the kubelet's order.
+	Files []string
+	// Dir is true when the config was read from a directory.
+	Dir bool
+}
+
+// Provider is one entry of a CredentialProviderConfig.
+type Provider struct {
+	Name                 string
+	MatchImages          []string
+	DefaultCacheDuration *metav1.Duration
+	APIVersion           string
+	Args                 []string
+	Env                  []EnvVar
+	TokenAttributes      *TokenAttributes
+	// File is where the entry was read from.
+	File string
+}
+
+// EnvVar is one entry of a provider's env list.
+type EnvVar struct{ Name, Value string }
+
+// TokenAttributes configures service-account token mode (KEP-4412).
+type TokenAttributes struct {
+	ServiceAccountTokenAudience          string
+	CacheType                            string
+	RequireServiceAccount                *bool
+	RequiredServiceAccountAnnotationKeys []string
+	OptionalServiceAccountAnnotationKeys []string
+}
+
+// ValidateOptions adjusts ValidateConfigPath.
+type ValidateOptions struct {
+	// BinDir, when set, must hold an executable named after every provider,
+	// as the kubelet's --image-credential-provider-bin-dir must.
+	BinDir string
+	// NoServiceAccountTokens validates as a kubelet with the
+	// KubeletServiceAccountTokenForCredentialProviders feature gate off
+	// (before 1.34, or disabled), which rejects tokenAttributes.
+	NoServiceAccountTokens bool
+}
+
+// ValidationError lists every problem found in a config.
+type ValidationError struct {
+	Path string
+	Errs field.ErrorList
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%s: invalid credential provider config: %v", e.Path, e.Errs.ToAggregate())
+}
+
+// ValidateConfigPath reads a config file, or a directory of *.json, *.yaml
+// and *.yml files merged in lexical order (kubelet 1.34 and newer), and
+// applies the kubelet's rules. It returns the parsed config with the error
+// so callers can still report what was read.
+func ValidateConfigPath(path string, opts ValidateOptions) (*ProviderConfig, error) {
+	cfg, err := ReadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	errs := ValidateConfig(cfg, !opts.NoServiceAccountTokens)
+	if opts.BinDir != "" {
+		errs = append(errs, validateBinaries(cfg, opts.BinDir)...)
+	}
+	if len(errs) > 0 {
+		return cfg, &ValidationError{Path: path, Errs: errs}
+	}
+	return cfg, nil
+}
+
+// ReadConfig reads a config file or directory the way the kubelet does,
+// including its rejection of a provider name repeated across files.
+func ReadConfig(path string) (*ProviderConfig, error) {
+	if path == "" {
+		return nil, errors.New("credential provider config path is empty")
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("unable to access path %q: %w", path, err)
+	}
+	files := []string{path}
+	if info.IsDir() {
+		if files, err = configFilesIn(path); err != nil {
+			return nil, err
+		}
+	}
+	cfg := &ProviderConfig{Files: files, Dir: info.IsDir()}
+	seen := map[string]bool{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("unable to read file %q: %w", f, err)
+		}
+		providers, err := DecodeConfig(data)
+		if err != nil {
+			return nil, fmt.Errorf("error decoding config %q: %w", f, err)
+		}
+		for _, p := range providers {
+			if seen[p.Name] {
+				return nil, fmt.Errorf("duplicate provider name %q found in configuration file(s)", p.Name)
+			}
+			seen[p.Name] = true
+			p.File = f
+			cfg.Providers = append(cfg.Providers, p)
+		}
+	}
+	return cfg, nil
+}
+
+// configFilesIn lists the files of a config directory the kubelet reads:
+// entries (not directories) ending in .json, .yaml or .yml, sorted.
+func configFilesIn(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("unable to read directory %q: %w", dir, err)
+	}
+	var files []string
+	for _, e := range entries {
+		switch filepath.Ext(e.Name()) {
+		case ".json", ".yaml", ".yml":
+			if !e.IsDir() {
+				files = append(files, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no configuration files found in directory %q", dir)
+	}
+	return files, nil
+}
+
+// configCodecs decodes YAML or JSON strictly, as the kubelet's own codec
+// factory does: unknown and duplicate fields are errors.
+var configCodecs = func() serializer.CodecFactory {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{kcv1.AddToScheme, kcv1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(fmt.Sprintf("register kubelet config types: %v", err))
+		}
+	}
+	s.AddKnownTypeWithName(schema.GroupVersionKind{Group: kcv1.GroupName, Version: "v1beta1", Kind: "CredentialProviderConfig"},
+		&v1beta1Config{})
+	return serializer.NewCodecFactory(s, serializer.EnableStrict)
+}()
+
+// DecodeConfig decodes one CredentialProviderConfig document (YAML or JSON,
+// kubelet.config.k8s.io v1, v1beta1 or v1alpha1).
+func DecodeConfig(data []byte) ([]Provider, error) {
+	obj, gvk, err := configCodecs.UniversalDeserializer().Decode(data, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if gvk.Kind != "CredentialProviderConfig" {
+		return nil, fmt.Errorf("failed to decode %q (wrong Kind)", gvk.Kind)
+	}
+	if gvk.Group != kcv1.GroupName {
+		return nil, fmt.Errorf("failed to decode CredentialProviderConfig, unexpected Group: %s", gvk.Group)
+	}
+	var out []Provider
+	switch c := obj.(type) {
+	case *kcv1.CredentialProviderConfig:
+		for _, p := range c.Providers {
+			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			for _, e := range p.Env {
+				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
+			}
+			if t := p.TokenAttributes; t != nil {
+				q.TokenAttributes = &TokenAttributes{
+					ServiceAccountTokenAudience:          t.ServiceAccountTokenAudience,
+					CacheType:                            string(t.CacheType),
+					RequireServiceAccount:                t.RequireServiceAccount,
+					RequiredServiceAccountAnnotationKeys: t.RequiredServiceAccountAnnotationKeys,
+					OptionalServiceAccountAnnotationKeys: t.OptionalServiceAccountAnnotationKeys,
+				}
+			}
+			out = append(out, q)
+		}
+	case *v1beta1Config:
+		for _, p := range c.Providers {
+			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			for _, e := range p.Env {
+				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
+			}
+			out = append(out, q)
+		}
+	case *kcv1alpha1.CredentialProviderConfig:
+		for _, p := range c.Providers {
+			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			for _, e := range p.Env {
+				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
+			}
+			out = append(out, q)
+		}
+	default:
+		return nil, fmt.Errorf("unable to convert %T to *CredentialProviderConfig", obj)
+	}
+	return out, nil
+}
+
+// ValidateConfig applies the kubelet's rules to a decoded config.
+// serviceAccountTokens is the state of the kubelet's
+// KubeletServiceAccountTokenForCredentialProviders feature gate (on by
+// default from 1.34).
+func ValidateConfig(cfg *ProviderConfig, serviceAccountTokens bool) field.ErrorList {
+	var errs field.ErrorList
+	root := field.NewPath("providers")
+	if len(cfg.Providers) == 0 {
+		errs = append(errs, field.Required(root, "at least 1 item in plugins is required"))
+	}
+	names := map[string]bool{}
+	for i, p := range cfg.Providers {
+		errs = append(errs, validateProvider(root.Index(i), p, names, serviceAccountTokens)...)
+	}
+	return errs
+}
+
+func validateProvider(path *field.Path, p Provider, names map[string]bool, serviceAccountTokens bool) field.ErrorList {
+	var errs field.ErrorList
+
+	// The name is a file name in the bin dir.
+	name := path.Child("name")
+	switch {
+	case p.Name == ".", p.Name == "..":
+		errs = append(errs, field.Invalid(name, p.Name, fmt.Sprintf("provider name cannot be '%s'", p.Name)))
+	}
+	if strings.Contains(p.Name, "/") {
+		errs = append(errs, field.Invalid(name, p.Name, "provider name cannot contain '/'"))
+	}
+	if strings.Contains(p.Name, " ") {
+		errs = append(errs, field.Invalid(name, p.Name, "provider name cannot contain spaces"))
+	}
+	if names[p.Name] {
+		errs = append(errs, field.Duplicate(name, p.Name))
+	}
+	names[p.Name] = true
+
+	switch {
+	case p.APIVersion == "":
+		errs = append(errs, field.Required(path.Child("apiVersion"), ""))
+	case !slices.Contains(PluginAPIVersions, p.APIVersion):
+		errs = append(errs, field.NotSupported(path.Child("apiVersion"), p.APIVersion, sortedCopy(PluginAPIVersions)))
+	}
+
+	if len(p.MatchImages) == 0 {
+		errs = append(errs, field.Required(path.Child("matchImages"), "at least 1 item in matchImages is required"))
+	}
+	for _, m := range p.MatchImages {
+		// The kubelet's only syntax check: the pattern must parse as the
+		// host-and-path part of an https URL.
+		if _, err := url.Parse("https://" + m); err != nil {
+			errs = append(errs, field.Invalid(path.Child("matchImages"), m, "match image is invalid: "+err.Error()))
+		}
+	}
+
+	switch {
+	case p.DefaultCacheDuration == nil:
+		errs = append(errs, field.Required(path.Child("defaultCacheDuration"), ""))
+	case p.DefaultCacheDuration.Duration < 0:
+		errs = append(errs, field.Invalid(path.Child("defaultCacheDuration"), p.DefaultCacheDuration, "must be greater than or equal to 0"))
+	}
+
+	if p.TokenAttributes != nil {
+		errs = append(errs, validateTokenAttributes(path.Child("tokenAttributes"), p, serviceAccountTokens)...)
+	}
+	return errs
+}
+
+func validateTokenAttributes(path *field.Path, p Provider, serviceAccountTokens bool) field.ErrorList {
+	var errs field.ErrorList
+	t := p.TokenAttributes
+	if !serviceAccountTokens {
+		errs = append(errs, field.Forbidden(path, "tokenAttributes is not supported when KubeletServiceAccountTokenForCredentialProviders feature gate is disabled"))
+	}
+	if t.ServiceAccountTokenAudience == "" {
+		errs = append(errs, field.Required(path.Child("serviceAccountTokenAudience"), ""))
+	}
+	if t.RequireServiceAccount == nil {
+		errs = append(errs, field.Required(path.Child("requireServiceAccount"), ""))
+	}
+	if v1 := cpv1.SchemeGroupVersion.String(); p.APIVersion != v1 {
+		errs = append(errs, field.Forbidden(path, "tokenAttributes is only supported for "+v1+" API version"))
+	}
+	if t.RequireServiceAccount != nil && !*t.RequireServiceAccount && len(t.RequiredServiceAccountAnnotationKeys) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("requiredServiceAccountAnnotationKeys"), "requireServiceAccount cannot be false when requiredServiceAccountAnnotationKeys is set"))
+	}
+	errs = append(errs, validateAnnotationKeys(path.Child("requiredServiceAccountAnnotationKeys"), t.RequiredServiceAccountAnnotationKeys)...)
+	errs = append(errs, validateAnnotationKeys(path.Child("optionalServiceAccountAnnotationKeys"), t.OptionalServiceAccountAnnotationKeys)...)
+
+	var both []string
+	for _, k := range t.RequiredServiceAccountAnnotationKeys {
+		if slices.Contains(t.OptionalServiceAccountAnnotationKeys, k) && !slices.Contains(both, k) {
+			both = append(both, k)
+		}
+	}
+	if len(both) > 0 {
+		sort.Strings(both)
+		errs = append(errs, field.Invalid(path, both, "annotation keys cannot be both required and optional"))
+	}
+
+	valid := []string{CacheTypeServiceAccount, CacheTypeToken}
+	switch {
+	case t.CacheType == "":
+		errs = append(errs, field.Required(path.Child("cacheType"), "cacheType is required to be set when tokenAttributes is specified. Supported values are: "+strings.Join(valid, ", ")))
+	case !slices.Contains(valid, t.CacheType):
+		errs = append(errs, field.NotSupported(path.Child("cacheType"), t.CacheType, valid))
+	}
+	return errs
+}
+
+// validateAnnotationKeys applies the annotation-key rule of object
+// metadata: a qualified name, case-insensitive, and no repeats.
+func validateAnnotationKeys(path *field.Path, keys []string) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for _, k := range keys {
+		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+			errs = append(errs, field.Invalid(path, k, msg))
+		}
+		if seen[k] {
+			errs = append(errs, field.Duplicate(path, k))
+		}
+		seen[k] = true
+	}
+	return errs
+}
+
+// validateBinaries checks what the kubelet checks right after validation:
+// the bin dir exists and holds an executable per provider name.
+func validateBinaries(cfg *ProviderConfig, binDir string) field.ErrorList {
+	var errs field.ErrorList
+	if _, err := os.Stat(binDir); err != nil {
+		return field.ErrorList{field.Invalid(field.NewPath("binDir"), binDir, "plugin binary directory is not usable: "+err.Error())}
+	}
+	for i, p := range cfg.Providers {
+		if strings.ContainsAny(p.Name, "/ ") || p.Name == "" || p.Name == "." || p.Name == ".." {
+			continue // already reported
+		}
+		if _, err := exec.LookPath(filepath.Join(binDir, p.Name)); err != nil {
+			errs = append(errs, field.NotFound(field.NewPath("providers").Index(i).Child("name"),
+				fmt.Sprintf("%s (no executable %s)", p.Name, filepath.Join(binDir, p.Name))))
+		}
+	}
+	return errs
+}
+
+// Warnings are findings the kubelet accepts but that are almost certainly
+// mistakes.
+func Warnings(cfg *ProviderConfig) []string {
+	var out []string
+	for _, p := range cfg.Providers {
+		for _, m := range p.MatchImages {
+			u, err := url.Parse("https://" + m)
+			if err != nil {
+				continue
+			}
+			if strings.Contains(u.Path, "*") {
+				out = append(out, fmt.Sprintf("provider %q: matchImages %q: '*' only works in the host name; in the path it never matches", p.Name, m))
+			}
+		}
+	}
+	if cfg.Dir {
+		out = append(out, "a config directory needs kubelet 1.34 or newer")
+	}
+	for _, p := range cfg.Providers {
+		if p.TokenAttributes != nil {
+			out = append(out, fmt.Sprintf("provider %q: tokenAttributes with cacheType needs kubelet 1.34 or newer", p.Name))
+		}
+	}
+	return out
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	sort.Strings(c)
+	return c
+}
+
+func durationPtr(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
