@@ -19,7 +19,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS_BIN    ?= $(CURDIR)/.tmp/tools/bin
 export PATH  := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
-.PHONY: all build test unit e2e kubelet-test lint fuzz demo release image bench clean tools
+.PHONY: all build test lint fuzz demo release image bench clean tools
 
 all: build
 
@@ -52,6 +52,14 @@ fuzz:
 ## demo: the whole job against the local OCI emulator.
 demo: build
 	$(GO) run ./test/demo
+
+## bench: lookup paths as ratios against a baseline measured in the same run.
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $${BENCHTIME:-300x} -count $${BENCHCOUNT:-3} ./ocir/ | tee .tmp-bench.txt
+	@awk '/^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); ns[name]+=$$3; n[name]++; if (!(name in seen)) { order[++k]=name; seen[name]=1 } } \
+	  END { base=order[1]; printf "\n%-60s %14s %10s\n", "benchmark (mean of runs)", "ns/op", "× baseline"; \
+	        for (i=1;i<=k;i++) { m=ns[order[i]]/n[order[i]]; printf "%-60s %14.0f %10.2f\n", order[i], m, m/(ns[base]/n[base]) } }' .tmp-bench.txt
+	@rm -f .tmp-bench.txt
 
 ## tools: the clients the end-to-end tests drive (apt packages, crane, nerdctl).
 tools:

@@ -155,6 +155,9 @@ func (p *Provider) loadEntry(key, registry string) *cacheEntry {
 	p.state.mu.Lock()
 	mem := p.state.entries[name]
 	p.state.mu.Unlock()
+	if mem != nil && mem.fresh(p.now()) {
+		return mem // another process can only have a newer token, not a better one
+	}
 	disk := p.loadDiskEntry(name, key, registry)
 	switch {
 	case disk == nil:
