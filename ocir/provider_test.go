@@ -644,3 +644,54 @@ func TestMirrorUsesConfiguredTokenURL(t *testing.T) {
 		t.Errorf("mirror credential %+v, token requests at iad %d", c, w.e.CountHost("token", "iad.ocir.io"))
 	}
 }
+
+func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
+	dir := t.TempDir()
+	e, err := emulator.Start(emulator.Options{Dir: dir, OKEHost: "127.0.0.2"})
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("start emulator with OKE proxymux: %v", err)
+		}
+		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on 127.0.0.2:12250 here: %v", err)
+	}
+	defer e.Close()
+	for _, kv := range e.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("HOME", dir)
+	t.Setenv("OCI_CLI_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("OCI_METADATA_BASE_URL", "")
+	os.Unsetenv("OCI_METADATA_BASE_URL")
+	t.Setenv("KUBERNETES_SERVICE_HOST", "127.0.0.2")
+	t.Setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
+	t.Setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
+	t.Setenv("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", e.OKECAFile())
+
+	p := New(WithCacheDir(filepath.Join(dir, "cache")), WithTimeout(10*time.Second))
+	alice := e.NewServiceAccountToken("team-a", "puller", time.Hour)
+	bob := e.NewServiceAccountToken("team-b", "puller", time.Hour)
+	a, err := p.Credential(context.Background(), "iad.ocir.io", WithServiceAccountToken(alice, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Credential(context.Background(), "iad.ocir.io", WithServiceAccountToken(bob, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Secret == b.Secret {
+		t.Error("two service accounts share one cached token")
+	}
+	// A rotated token for the same service account reuses the cache entry.
+	again := e.NewServiceAccountToken("team-a", "puller", 2*time.Hour)
+	if c, err := p.Credential(context.Background(), "iad.ocir.io", WithServiceAccountToken(again, nil)); err != nil || c.Secret != a.Secret {
+		t.Errorf("rotated SA token missed the cache: %v", err)
+	}
+	if n, tok := e.Count("oke"), e.Count("token"); n != 2 || tok != 2 {
+		t.Errorf("oke exchanges = %d, token requests = %d; want 2 and 2", n, tok)
+	}
+	// A token the proxymux does not accept is an auth error, not a panic.
+	if _, err := p.Credential(context.Background(), "fra.ocir.io", WithServiceAccountToken("a.b.c", nil)); err == nil {
+		t.Error("garbage service-account token accepted")
+	}
+}
