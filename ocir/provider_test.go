@@ -379,13 +379,17 @@ func TestCacheRefreshMarginAndStaleWhileValid(t *testing.T) {
 
 func TestCorruptForeignOrLooseCacheFilesAreReplaced(t *testing.T) {
 	tamper := map[string]func(t *testing.T, path string){
-		"garbage":         func(t *testing.T, path string) { os.WriteFile(path, []byte("{garbage"), 0o600) },
-		"truncated":       func(t *testing.T, path string) { os.Truncate(path, 10) },
-		"wrong format":    func(t *testing.T, path string) { rewrite(t, path, func(m map[string]any) { m["format"] = 99 }) },
-		"other registry":  func(t *testing.T, path string) { rewrite(t, path, func(m map[string]any) { m["registry"] = "fra.ocir.io" }) },
-		"world readable":  func(t *testing.T, path string) { os.Chmod(path, 0o644) },
-		"symlink":         func(t *testing.T, path string) { os.Rename(path, path+".real"); os.Symlink(path+".real", path) },
-		"expiry in past":  func(t *testing.T, path string) { rewrite(t, path, func(m map[string]any) { m["expiresAt"] = "2000-01-01T00:00:00Z" }) },
+		"garbage":      func(t *testing.T, path string) { os.WriteFile(path, []byte("{garbage"), 0o600) },
+		"truncated":    func(t *testing.T, path string) { os.Truncate(path, 10) },
+		"wrong format": func(t *testing.T, path string) { rewrite(t, path, func(m map[string]any) { m["format"] = 99 }) },
+		"other registry": func(t *testing.T, path string) {
+			rewrite(t, path, func(m map[string]any) { m["registry"] = "fra.ocir.io" })
+		},
+		"world readable": func(t *testing.T, path string) { os.Chmod(path, 0o644) },
+		"symlink":        func(t *testing.T, path string) { os.Rename(path, path+".real"); os.Symlink(path+".real", path) },
+		"expiry in past": func(t *testing.T, path string) {
+			rewrite(t, path, func(m map[string]any) { m["expiresAt"] = "2000-01-01T00:00:00Z" })
+		},
 		"empty token":     func(t *testing.T, path string) { rewrite(t, path, func(m map[string]any) { m["token"] = "" }) },
 		"replaced by dir": func(t *testing.T, path string) { os.Remove(path); os.Mkdir(path, 0o700) },
 	}
