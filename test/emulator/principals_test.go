@@ -374,3 +374,22 @@ func jwtClaims(t *testing.T, tok string) map[string]any {
 	}
 	return claims
 }
+
+func TestRegionOptionMovesTheInstance(t *testing.T) {
+	e := startEmulator(t, emulator.Options{Region: "fra"})
+	req, _ := http.NewRequest(http.MethodGet, e.MetadataURL()+"/instance/region", nil)
+	req.Header.Set("Authorization", "Bearer Oracle")
+	if _, body := do(t, http.DefaultClient, req); string(body) != "fra" {
+		t.Errorf("region %q, want fra", body)
+	}
+	cfg, err := os.ReadFile(e.ConfigFile())
+	if err != nil || !strings.Contains(string(cfg), "region=eu-frankfurt-1") {
+		t.Errorf("config %q, %v: want region=eu-frankfurt-1", cfg, err)
+	}
+	if _, err := emulator.Start(emulator.Options{Dir: t.TempDir(), Region: "mars-1"}); err == nil {
+		t.Error("Start with an unknown region succeeded")
+	}
+	if _, err := emulator.Start(emulator.Options{}); err == nil {
+		t.Error("Start without Dir succeeded")
+	}
+}
