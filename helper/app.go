@@ -102,10 +102,11 @@ func (e *Env) fill() {
 	e.Version = ResolveVersion(e.Version)
 }
 
-// ResolveVersion returns v, or when the build did not set one, the module
-// version recorded by `go install module@version`, else "dev".
+// ResolveVersion returns v, or when the build did not set one ("" or
+// "dev"), the module version recorded by `go install module@version`, else
+// "dev".
 func ResolveVersion(v string) string {
-	if v != "" {
+	if v != "" && v != "dev" {
 		return v
 	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
@@ -131,7 +132,10 @@ func VersionLine(version string) string {
 // usageError marks a bad command line or environment value: exit code 2.
 type usageError struct{ err error }
 
+// Error returns the underlying message.
 func (u usageError) Error() string { return u.err.Error() }
+
+// Unwrap exposes the underlying error.
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error {
@@ -142,6 +146,7 @@ func usagef(format string, args ...any) error {
 // wanted to print.
 type exitCode int
 
+// Error describes the code; it is never printed.
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // Main runs the program and returns its exit code.
@@ -312,6 +317,7 @@ func (a *app) before(c *cli.Context) error {
 		// A log file that cannot be opened must not break pulls.
 		log.Warn("logging to stderr only", "err", err)
 	}
+	log.Debug("start", "command", c.Args().First(), "version", a.env.Version, "commit", a.env.Commit)
 	return nil
 }
 
@@ -359,7 +365,6 @@ func (a *app) protocolCommand(action, usage string) *cli.Command {
 		Name:     action,
 		Usage:    usage,
 		Category: "credential helper protocol (run by container tools)",
-		HideHelp: false,
 		Action:   func(c *cli.Context) error { return a.protocol(c, action) },
 	}
 }

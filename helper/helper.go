@@ -72,6 +72,7 @@ func ParseOnError(v string) (OnError, error) {
 	return OnErrorFail, fmt.Errorf("OCIR_ON_ERROR: %q is not one of error, anonymous", v)
 }
 
+// String returns the OCIR_ON_ERROR spelling.
 func (o OnError) String() string {
 	if o == OnErrorAnonymous {
 		return "anonymous"
@@ -153,6 +154,7 @@ func (h *Helper) Get(serverURL string) (string, string, error) {
 	if cred.Secret == "" {
 		return "", "", h.getFailure(reg.Host, fmt.Errorf("token provider returned an empty token for %s", reg.Host))
 	}
+	h.log.Debug("credentials answered", "registry", reg.Host, "serverURL", serverURL, "expires", cred.ExpiresAt)
 	return safeUsername(cred.Username), cred.Secret, nil
 }
 
@@ -185,11 +187,16 @@ func (h *Helper) getFailure(host string, err error) error {
 		fmt.Fprintf(h.stderr, "%s: no OCI identity configured, accessing %s anonymously; %s\n", ProgramName, host, oneLine(hint))
 		return credentials.NewErrCredentialsNotFound()
 	}
+	msg := fmt.Sprintf("%s: %s", ProgramName, oneLine(err.Error()))
 	if h.onError == OnErrorAnonymous {
-		fmt.Fprintf(h.stderr, "%s: %s; continuing anonymously (OCIR_ON_ERROR=anonymous)\n", ProgramName, oneLine(err.Error()))
+		fmt.Fprintf(h.stderr, "%s; continuing anonymously (OCIR_ON_ERROR=anonymous)\n", msg)
 		return credentials.NewErrCredentialsNotFound()
 	}
-	return fmt.Errorf("%s: %s", ProgramName, oneLine(err.Error()))
+	// The same line on stderr: the docker CLI swallows a failing helper's
+	// stdout and pulls with empty credentials, so stderr is the only place
+	// its user can see why.
+	fmt.Fprintln(h.stderr, msg)
+	return errors.New(msg)
 }
 
 // ErrUseCredHelpers is returned by Add for a host that is not OCIR: the

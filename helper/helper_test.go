@@ -159,6 +159,11 @@ func TestGetMapsProviderErrorsToTheProtocol(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantStdout != notFound && tc.wantStderr == "" {
+				// A real error is repeated on stderr: the docker CLI hides
+				// a failing helper's stdout.
+				tc.wantStderr = tc.wantStdout
+			}
 			f := newFake(t)
 			f.err = tc.err
 			r := runMain(t, f, map[string]string{"OCIR_ON_ERROR": tc.onError}, "iad.ocir.io", "get")

@@ -4,6 +4,7 @@
 // user's OCI identity, so no registry password is ever stored.
 //
 // All logic lives in package helper; this file only wires the process in.
+// The version and commit come from cmd/internal/version (-ldflags -X).
 package main
 
 import (
@@ -14,25 +15,18 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
-)
-
-// Set by the release build:
-//
-//	-ldflags "-X main.version=v1.2.3 -X main.commit=abcdef0"
-var (
-	version = ""
-	commit  = ""
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := helper.OSEnv(ctx, version, commit)
+	env := helper.OSEnv(ctx, version.Version, version.Commit)
 	// The credentials library prints these in its own messages.
 	credentials.Name = helper.ProgramName
 	credentials.Package = helper.ModulePath
-	credentials.Version = helper.ResolveVersion(version)
-	credentials.Revision = commit
+	credentials.Version = helper.ResolveVersion(version.Version)
+	credentials.Revision = version.Commit
 	code := helper.Main(env)
 	stop()
 	os.Exit(code)

@@ -10,15 +10,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
-const (
-	name       = "ocir-credential-provider"
-	modulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
-)
+const name = "ocir-credential-provider"
 
 // env carries the process environment into the app, so tests can run it
 // without touching the real one.
@@ -41,23 +39,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
+// versionString is the linked version, or the module version recorded by
+// `go install module@version` when the Makefile did not set one.
 func versionString() string {
-	v, c := version, commit
-	if v == "" {
-		v = "(devel)"
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	v := version.Version
+	if v == "" || v == "dev" {
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			v = bi.Main.Version
 		}
-	}
-	if c != "" {
-		v += " " + c
 	}
 	return v
 }
 
 func newApp(e env) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) {
-		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, modulePath, versionString())
+		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, version.Module, versionString())
 	}
 	return &cli.App{
 		Name:    name,

@@ -12,12 +12,6 @@ import (
 	"syscall"
 )
 
-// Set with -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
-var (
-	version = ""
-	commit  = ""
-)
-
 func main() {
 	// The kubelet kills the plugin with SIGKILL at its own deadline; a
 	// SIGTERM (node shutdown) still deserves a clean "no credentials".

@@ -1,0 +1,306 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+)
+
+const (
+	helperName = "docker-credential-ocir"
+	// The two host name forms of the emulator's region, as users write them.
+	hostShort  = "iad.ocir.io"
+	hostDomain = "ocir.us-ashburn-1.oci.oraclecloud.com"
+
+	seedRepo    = "demotenancy/hello"
+	publicRepo  = "public/hello"
+	commandWait = 3 * time.Minute
+)
+
+// binDir holds the docker-credential-ocir built for this run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ocir-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binDir = dir
+	// The go command that runs this test is first on PATH under `go test`.
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: the go command is needed to build the helper:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "build", "-o", filepath.Join(dir, helperName),
+		"-ldflags", "-X github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version.Version=v0.0.0-e2e",
+		"github.com/ocir-credential-helper/ocir-credential-helper/cmd/docker-credential-ocir")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: building %s: %v\n%s", helperName, err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// toolDirs are searched for clients before PATH.
+func toolDirs() []string {
+	var dirs []string
+	if d := os.Getenv("OCIR_E2E_BIN"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if root, err := filepath.Abs(filepath.Join("..", "..")); err == nil {
+		dirs = append(dirs, filepath.Join(root, ".tmp", "e2e-bin"))
+	}
+	return dirs
+}
+
+// requireTool returns the path of a client, or skips the test (fails it
+// under CI=true, where every client must be installed).
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	for _, d := range toolDirs() {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("CLIENT MISSING: %s is not in $OCIR_E2E_BIN, .tmp/e2e-bin or PATH; run test/e2e/install-clients.sh", name)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIP " + msg)
+	return ""
+}
+
+// requireRoot skips (fails under CI) tests of clients that need root here.
+func requireRoot(t *testing.T, what string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	msg := what + " runs rootful in this suite and needs root"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip("SKIP " + msg)
+}
+
+// identity says which OCI identity the helper finds in the environment.
+type identity int
+
+const (
+	// apiKey: the emulator's OCI config file with an API-key profile.
+	apiKey identity = iota
+	// noIdentity: no OCI config, no instance metadata service.
+	noIdentity
+	// instancePrincipal: only the emulator's instance metadata service.
+	instancePrincipal
+)
+
+// harness is one emulator plus a private environment for the clients:
+// HOME, docker config, caches and helper log all under a temp dir, and
+// nothing inherited from the caller but PATH.
+type harness struct {
+	t       *testing.T
+	emu     *emulator.Emulator
+	dir     string
+	logFile string
+	env     map[string]string
+}
+
+func newHarness(t *testing.T, id identity) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	h := &harness{t: t, emu: emu, dir: dir, logFile: filepath.Join(dir, "helper.log")}
+	path := []string{binDir}
+	path = append(path, toolDirs()...)
+	path = append(path, os.Getenv("PATH"))
+	h.env = map[string]string{
+		"PATH":            strings.Join(path, string(os.PathListSeparator)),
+		"HOME":            h.mkdir("home"),
+		"DOCKER_CONFIG":   filepath.Join(dir, "docker"),
+		"XDG_CONFIG_HOME": h.mkdir("xdg-config"),
+		"XDG_RUNTIME_DIR": h.mkdir("xdg-run"),
+		"TMPDIR":          h.mkdir("tmp"),
+		"OCIR_CACHE_DIR":  filepath.Join(dir, "ocir-cache"),
+		"OCIR_LOG_FILE":   h.logFile,
+		"OCIR_LOG_LEVEL":  "debug",
+	}
+	for _, kv := range emu.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		h.env[k] = v
+	}
+	switch id {
+	case noIdentity:
+		delete(h.env, "OCI_CLI_CONFIG_FILE")
+		delete(h.env, "OCI_METADATA_BASE_URL")
+	case instancePrincipal:
+		delete(h.env, "OCI_CLI_CONFIG_FILE")
+	}
+	return h
+}
+
+func (h *harness) mkdir(rel string) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, rel)
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *harness) environ() []string {
+	out := make([]string, 0, len(h.env))
+	for k, v := range h.env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// run runs a program in the harness environment.
+func (h *harness) run(name string, args ...string) (stdout, stderr string, err error) {
+	h.t.Helper()
+	return h.runStdin("", name, args...)
+}
+
+// runStdin runs a program in the harness environment with stdin.
+func (h *harness) runStdin(stdin, name string, args ...string) (stdout, stderr string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), commandWait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = h.environ()
+	cmd.Dir = h.dir
+	var o, e bytes.Buffer
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.WaitDelay = 10 * time.Second
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (timed out after %v)", err, commandWait)
+	}
+	return o.String(), e.String(), err
+}
+
+// mustRun runs a program and fails the test if it fails.
+func (h *harness) mustRun(name string, args ...string) string {
+	h.t.Helper()
+	out, errOut, err := h.run(name, args...)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v\nstdout:\n%s\nstderr:\n%s\nhelper log:\n%s", filepath.Base(name), strings.Join(args, " "), err, out, errOut, h.helperLog())
+	}
+	return out
+}
+
+// helper runs the built docker-credential-ocir.
+func (h *harness) helper(args ...string) (stdout, stderr string, err error) {
+	h.t.Helper()
+	return h.run(filepath.Join(binDir, helperName), args...)
+}
+
+// configureDocker runs configure-docker. With an OCI config it selects no
+// hosts, so they come from the profile's region (both forms), as a user
+// would run it; without one it names the region.
+func (h *harness) configureDocker(extra ...string) {
+	h.t.Helper()
+	args := []string{"configure-docker"}
+	if _, ok := h.env["OCI_CLI_CONFIG_FILE"]; !ok {
+		args = append(args, "--region", "us-ashburn-1")
+	}
+	out := h.mustRun(filepath.Join(binDir, helperName), append(args, extra...)...)
+	if !strings.Contains(out, hostShort) || !strings.Contains(out, hostDomain) {
+		h.t.Fatalf("configure-docker did not add both hosts:\n%s", out)
+	}
+}
+
+func (h *harness) helperLog() string {
+	b, err := os.ReadFile(h.logFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return "(no helper log: the helper never ran)"
+	}
+	return string(b)
+}
+
+// assertHelperAnswered proves the helper ran for host and handed over a
+// token it obtained from the (emulated) OCIR token service: its own log
+// line and the emulator's count of signed token requests.
+func (h *harness) assertHelperAnswered(host string) {
+	h.t.Helper()
+	log := h.helperLog()
+	if !strings.Contains(log, `msg="credentials answered" registry=`+host) {
+		h.t.Errorf("the helper never answered get for %s; helper log:\n%s", host, log)
+	}
+	if n := h.emu.CountHost("token", host); n < 1 {
+		h.t.Errorf("no signed token request for %s reached the emulator", host)
+	}
+	if n := h.emu.CountHost("registry-auth", host); n < 1 {
+		h.t.Errorf("no client exchanged BEARER_TOKEN credentials at the %s token realm", host)
+	}
+}
+
+// containersEnv puts podman, buildah and skopeo state under the harness
+// directory: vfs storage, no system registries configuration, cgroupfs,
+// file events, an accept-anything signature policy.
+func (h *harness) containersEnv() (policy string) {
+	h.t.Helper()
+	store := h.mkdir("containers")
+	write := func(name, content string) string {
+		p := filepath.Join(store, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			h.t.Fatal(err)
+		}
+		return p
+	}
+	h.env["CONTAINERS_STORAGE_CONF"] = write("storage.conf", fmt.Sprintf("[storage]\ndriver = \"vfs\"\ngraphroot = %q\nrunroot = %q\n",
+		filepath.Join(store, "graph"), filepath.Join(store, "run")))
+	h.env["CONTAINERS_CONF"] = write("containers.conf", fmt.Sprintf(
+		"[engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\nevents_logfile_path = %q\ntmp_dir = %q\n[network]\nnetwork_config_dir = %q\n",
+		filepath.Join(store, "events.log"), filepath.Join(store, "tmp"), filepath.Join(store, "networks")))
+	h.env["CONTAINERS_REGISTRIES_CONF"] = write("registries.conf", "")
+	return write("policy.json", `{"default":[{"type":"insecureAcceptAnything"}]}`)
+}
+
+// exitCodeOf is the exit code of a finished command (-1 if it did not run).
+func exitCodeOf(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real clients are not run with -short")
+	}
+}

@@ -1,9 +1,0 @@
-package kubelet
-
-import (
-	"testing"
-
-	"k8s.io/kubernetes/pkg/credentialprovider/plugin"
-)
-
-func TestPlaceholder(t *testing.T) { _ = plugin.RegisterCredentialProviderPlugins }
