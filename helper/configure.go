@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper/dockerconfig"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -192,8 +193,8 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 	}
 	name, source := o.region, "--region"
 	if name == "" {
-		if name, source, err = profileRegion(getenv); err != nil {
-			if errors.Is(err, errNoRegion) {
+		if name, source, err = ocir.ConfiguredRegion(getenv); err != nil {
+			if errors.Is(err, ocir.ErrNoRegion) {
 				return nil, fmt.Errorf("%w; pass --region or --registries", err)
 			}
 			return nil, err

@@ -34,7 +34,7 @@ func (a *app) doctorCommand() *cli.Command {
 // commands whose registry argument is optional.
 func (a *app) defaultRegistry() (string, error) {
 	getenv := a.env.Getenv
-	name, source, err := profileRegion(getenv)
+	name, source, err := ocir.ConfiguredRegion(getenv)
 	if err != nil {
 		return "", usagef("no registry given and %w; name one, e.g. iad.ocir.io", err)
 	}

@@ -387,8 +387,8 @@ func validateBinaries(cfg *ProviderConfig, binDir string) field.ErrorList {
 		return field.ErrorList{field.Invalid(field.NewPath("binDir"), binDir, "plugin binary directory is not usable: "+err.Error())}
 	}
 	for i, p := range cfg.Providers {
-		if strings.ContainsAny(p.Name, "/ ") || p.Name == "" || p.Name == "." || p.Name == ".." {
-			continue // already reported
+		if strings.ContainsAny(p.Name, "/ ") || p.Name == "." || p.Name == ".." {
+			continue // already reported by the name rules
 		}
 		if _, err := exec.LookPath(filepath.Join(binDir, p.Name)); err != nil {
 			errs = append(errs, field.NotFound(field.NewPath("providers").Index(i).Child("name"),

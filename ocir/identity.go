@@ -308,7 +308,8 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		}
 	}
 	if len(missing) > 0 {
-		return nil, broken("profile [%s] in %s is missing %s", profile, path, strings.Join(missing, ", "))
+		return nil, &Error{Kind: ErrIdentityBroken, Err: fmt.Errorf("profile [%s] in %s is missing %s", profile, path, strings.Join(missing, ", ")),
+			Hint: fmt.Sprintf("add %s to [%s] in %s (oci setup config writes a complete profile)", strings.Join(missing, ", "), profile, path)}
 	}
 	keyFile := cfg.filePath(cfg.get(profile, "key_file"), p.home())
 	pass := cfg.get(profile, "pass_phrase")
