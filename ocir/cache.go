@@ -36,12 +36,17 @@ type cacheEntry struct {
 }
 
 // RefreshMargin is how long before expiry a cached token is replaced:
-// max(5 minutes, 25% of the token's lifetime). Front ends use it to tell
-// their callers how long an answer may be cached.
+// max(5 minutes, 25% of the token's lifetime), but never more than half the
+// lifetime, so a short-lived token (OCIR may omit expires_in: 60 s) is
+// still cached for a while instead of being fetched on every call. Front
+// ends use it to tell their callers how long an answer may be cached.
 func RefreshMargin(lifetime time.Duration) time.Duration {
 	m := lifetime / 4
 	if m < 5*time.Minute {
 		m = 5 * time.Minute
+	}
+	if m > lifetime/2 {
+		m = lifetime / 2
 	}
 	return m
 }
@@ -76,6 +81,12 @@ func (p *Provider) cacheDirUsable() bool {
 }
 
 func (p *Provider) prepareCacheDir() bool {
+	if !filepath.IsAbs(p.cacheDir) {
+		p.log.Warn("token cache directory is not an absolute path, caching in memory only", "dir", p.cacheDir)
+		return false
+	}
+	// Only a directory we create is ours to shape; an existing one with
+	// loose permissions (say OCIR_CACHE_DIR=/tmp) is used for nothing.
 	if err := os.MkdirAll(p.cacheDir, 0o700); err != nil {
 		p.log.Info("token cache directory unusable, caching in memory only", "dir", p.cacheDir, "err", err)
 		return false
@@ -90,10 +101,8 @@ func (p *Provider) prepareCacheDir() bool {
 		return false
 	}
 	if !privatePerm(fi) {
-		if err := os.Chmod(p.cacheDir, 0o700); err != nil {
-			p.log.Warn("token cache directory is readable by others and cannot be fixed, caching in memory only", "dir", p.cacheDir, "err", err)
-			return false
-		}
+		p.log.Warn("token cache directory is accessible to other users, caching in memory only; chmod 700 it or choose another OCIR_CACHE_DIR", "dir", p.cacheDir, "mode", fi.Mode().Perm())
+		return false
 	}
 	return true
 }
@@ -113,6 +122,10 @@ func readPrivateFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// The path may have been swapped between Lstat and Open.
+	if ofi, err := f.Stat(); err != nil || !os.SameFile(fi, ofi) {
+		return nil, fmt.Errorf("%s changed while being opened", path)
+	}
 	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
@@ -142,7 +155,19 @@ func (p *Provider) writeCacheFile(name string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(p.cacheDir, name))
+	return renameReplace(tmp.Name(), filepath.Join(p.cacheDir, name))
+}
+
+// renameReplace renames over an existing file. On Windows a concurrent
+// reader makes the rename fail with a sharing violation for a moment, so it
+// is retried briefly there.
+func renameReplace(from, to string) error {
+	err := os.Rename(from, to)
+	for i := 0; err != nil && isWindows() && i < 10; i++ {
+		time.Sleep(20 * time.Millisecond)
+		err = os.Rename(from, to)
+	}
+	return err
 }
 
 // loadEntry returns the cached entry for (key, registry) from memory or
@@ -237,12 +262,21 @@ func (p *Provider) lockEntry(ctx context.Context, key, registry string) (*flock.
 		return nil, nil
 	}
 	l := flock.New(filepath.Join(p.cacheDir, strings.TrimSuffix(entryName(key, registry), ".json")+".lock"), flock.SetPermissions(0o600))
-	ok, err := l.TryLockContext(ctx, lockPoll)
+	// Wait for the holder at most half the remaining budget: if it is stuck
+	// (stopped, slow disk, longer timeout than ours) we still answer by
+	// fetching ourselves.
+	wait := p.timeout / 2
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl) / 2
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	ok, err := l.TryLockContext(wctx, lockPoll)
 	if err != nil || !ok {
 		if ctx.Err() != nil {
 			return nil, &Error{Kind: ErrTransient, Registry: registry, Err: fmt.Errorf("waited for another process fetching the same token: %w", ctx.Err())}
 		}
-		p.log.Info("cannot lock token cache entry, fetching without it", "err", err)
+		p.log.Info("token cache entry stays locked by another process, fetching without it", "err", err)
 		return nil, nil
 	}
 	return l, nil
@@ -320,13 +354,15 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 	}
 	var errs []error
 	for _, path := range names {
-		if !all {
-			raw, err := readPrivateFile(path)
-			if err != nil {
-				continue
-			}
+		// Only files that are provably ours are removed, whatever
+		// directory OCIR_CACHE_DIR points at.
+		raw, err := readPrivateFile(path)
+		if err != nil {
+			continue
+		}
+		if filepath.Base(path) != metadataMemoFile || !all {
 			e, err := decodeEntry(raw)
-			if err != nil || !match(e) {
+			if err != nil || filepath.Base(path) != entryName(e.Key, e.Registry) || !match(e) {
 				continue
 			}
 		}

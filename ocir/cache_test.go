@@ -10,7 +10,7 @@ func TestRefreshMargin(t *testing.T) {
 		time.Hour:        15 * time.Minute,
 		4 * time.Hour:    time.Hour,
 		10 * time.Minute: 5 * time.Minute,
-		time.Minute:      5 * time.Minute,
+		time.Minute:      30 * time.Second,
 	}
 	for life, want := range tests {
 		if got := RefreshMargin(life); got != want {

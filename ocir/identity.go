@@ -105,10 +105,10 @@ func (p *Provider) resolveIdentity(reg registry.Registry, req *request) (*identi
 		if p.envAPIKeyPresent() && profile == "" {
 			id, err = p.envAPIKeyIdentity()
 		} else {
-			id, err = p.profileIdentity(cfgFile, profile, true, false)
+			id, err = p.profileIdentity(cfgFile, profile, true, AuthAPIKey)
 		}
 	case AuthSecurityToken:
-		id, err = p.profileIdentity(cfgFile, profile, true, true)
+		id, err = p.profileIdentity(cfgFile, profile, true, AuthSecurityToken)
 	case AuthInstancePrincipal:
 		id = p.instancePrincipalIdentity(true)
 	case AuthResourcePrincipal:
@@ -166,7 +166,7 @@ func (p *Provider) autoIdentity(cfgFile, profile string) (*identity, error) {
 		}
 		return id, err
 	}
-	id, err := p.profileIdentity(cfgFile, profile, false, false)
+	id, err := p.profileIdentity(cfgFile, profile, false, AuthAuto)
 	if id != nil || err != nil {
 		return id, err
 	}
@@ -253,8 +253,11 @@ func expandHome(v, home string) string {
 }
 
 // profileIdentity resolves an OCI config profile. It returns (nil, nil)
-// when there is nothing to use and required is false.
-func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required, wantSession bool) (*identity, error) {
+// when there is nothing to use and required is false. mode is api_key
+// (never a session token, as in the OCI CLI), security_token (session
+// token required) or auto (session token when the profile has one).
+func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required bool, mode string) (*identity, error) {
+	wantSession := mode == AuthSecurityToken
 	path, explicitPath := p.ociConfigPath(cfgOverride)
 	profile, explicitProfile := profileOverride, profileOverride != ""
 	if profile == "" {
@@ -293,7 +296,15 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		id.configFile, id.profile = path, profile
 		return id, nil
 	}
-	tokenFile := cfg.filePath(cfg.get(profile, "security_token_file"), p.home())
+	// A session token inherited from [DEFAULT] (where `oci session
+	// authenticate` often writes) does not turn a complete API-key profile
+	// into a session profile.
+	tokenFile := ""
+	_, ownUser := cfg.profiles[profile]["user"]
+	_, ownToken := cfg.profiles[profile]["security_token_file"]
+	if mode != AuthAPIKey && (ownToken || !ownUser || wantSession) {
+		tokenFile = cfg.filePath(cfg.get(profile, "security_token_file"), p.home())
+	}
 	if wantSession && tokenFile == "" {
 		return nil, broken("profile [%s] in %s has no security_token_file; run `oci session authenticate --profile-name %s`", profile, path, profile)
 	}
@@ -551,7 +562,7 @@ func (p *Provider) instancePrincipalIdentity(explicit bool) *identity {
 			defer ipConstruct.Unlock()
 			cp, err := auth.InstancePrincipalConfigurationProviderWithCustomClient(p.federationClient)
 			if err != nil {
-				return nil, &Error{Kind: ErrTransient, Err: fmt.Errorf("instance principal: %w", err)}
+				return nil, &Error{Kind: classifySDKError(err), Err: fmt.Errorf("instance principal: %w", err)}
 			}
 			return cp, nil
 		},

@@ -193,3 +193,30 @@ func FuzzParseOCIConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestInheritedSessionTokenDoesNotHijackAPIKeyProfile(t *testing.T) {
+	f := newFixture(t, "[DEFAULT]\nsecurity_token_file=/tmp/tok\nkey_file=KEY\nregion=us-ashburn-1\n\n[PROD]\nuser=u\nfingerprint=f\ntenancy=t\nkey_file=KEY\n")
+	f.env["OCI_CLI_PROFILE"] = "PROD"
+	id, err := f.provider().resolveIdentity(iad, &request{})
+	if err != nil || id.auth != AuthAPIKey {
+		t.Fatalf("PROD resolved to %+v, %v; want its own API key", id, err)
+	}
+	f.env["OCI_CLI_PROFILE"] = ""
+	f.env["OCI_CLI_AUTH"] = "api_key"
+	if _, err := f.provider().resolveIdentity(iad, &request{}); !errors.Is(err, ErrIdentityBroken) {
+		t.Errorf("api_key mode on a session-only profile: err = %v, want broken (missing user…)", err)
+	}
+}
+
+func TestClassifySDKError(t *testing.T) {
+	for msg, want := range map[string]error{
+		"failed to get security token: Status: 401 NotAuthenticated": ErrAuth,
+		"please ensure the cluster type is enhanced: Status: 403":     ErrAuth,
+		"failed to get a Workload Identity token. Status: 500":        ErrTransient,
+		"connection reset by peer":                                    ErrTransient,
+	} {
+		if got := classifySDKError(errors.New(msg)); got != want {
+			t.Errorf("%q → %v, want %v", msg, got, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -69,6 +71,16 @@ func (p *Provider) recognize(serverURL string) (registry.Registry, error) {
 	}
 	for _, m := range p.cfg.Mirrors {
 		if mh, err := registry.Host(m.Host); err == nil && mh == host {
+			// Signed requests go only to OCIR (or a loopback test endpoint),
+			// whatever the config file says.
+			u, err := url.Parse(m.TokenURL)
+			if err != nil {
+				return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host, Err: err}
+			}
+			if _, ok := p.table().Recognize(strings.ToLower(u.Host)); !ok && !config.IsLoopback(u.Hostname()) {
+				return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host,
+					Err: fmt.Errorf("mirror %s: tokenURL host %s is not an OCIR host; refusing to sign for it", host, u.Host)}
+			}
 			return registry.Registry{Host: host, Form: registry.FormMirror, TokenEndpoint: m.TokenURL}, nil
 		}
 	}
@@ -108,10 +120,11 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	}
 	if lock != nil {
 		defer lock.Unlock()
-		if !req.forceRefresh {
-			if e := p.loadEntry(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
-				return toCredential(e), nil
-			}
+	}
+	// Whoever held the lock (or kept it too long) may have stored a token.
+	if !req.forceRefresh {
+		if e := p.loadEntry(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
+			return toCredential(e), nil
 		}
 	}
 	e, err := p.fetchToken(ctx, reg, id)

@@ -58,30 +58,33 @@ func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error)
 	}
 	region, err := p.fetchMetadataRegion(ctx, base)
 	if err != nil {
-		p.rememberMetadataNegative(base, err)
+		// A probe cut short by the caller's own deadline says nothing
+		// about the metadata service: do not make others believe it.
+		if ctx.Err() == nil {
+			p.rememberMetadataNegative(base, err)
+		}
 		return fail(err)
 	}
 	return region, nil
 }
 
-func (p *Provider) fetchMetadataRegion(ctx context.Context, base string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.state.probeTimeout)
+func (p *Provider) fetchMetadataRegion(parent context.Context, base string) (string, error) {
+	ctx, cancel := context.WithTimeout(parent, p.state.probeTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/instance/region", nil)
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer Oracle")
-	client := &http.Client{
-		Transport: &http.Transport{
-			Proxy:       nil, // IMDSv2 rejects forwarded requests
-			DialContext: (&net.Dialer{Timeout: p.state.probeTimeout}).DialContext,
-		},
-		CheckRedirect: noRedirects,
+	tr := &http.Transport{
+		Proxy:       nil, // IMDSv2 rejects forwarded requests
+		DialContext: (&net.Dialer{Timeout: p.state.probeTimeout}).DialContext,
 	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	resp, err := client.Do(req)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
 			return "", fmt.Errorf("no answer within %s", p.state.probeTimeout)
 		}
 		return "", err

@@ -699,3 +699,111 @@ func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 		t.Error("garbage service-account token accepted")
 	}
 }
+
+func TestExistingLooseCacheDirIsNeitherChangedNorCleared(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX modes")
+	}
+	w := startWorld(t)
+	shared := filepath.Join(w.home, "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(shared, 0o777|os.ModeSticky)
+	foreign := filepath.Join(shared, "config.json")
+	os.WriteFile(foreign, []byte(`{"auths":{}}`), 0o600)
+	p := w.provider(WithCacheDir(shared))
+	mustCredential(t, p, "iad.ocir.io")
+	if err := p.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(shared)
+	if fi.Mode()&os.ModePerm != 0o777 || fi.Mode()&os.ModeSticky == 0 {
+		t.Errorf("shared directory mode changed to %v", fi.Mode())
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("Clear removed a file that is not ours: %v", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(shared, "iad.ocir.io-*")); len(files) != 0 {
+		t.Errorf("token written into a directory others can read: %v", files)
+	}
+}
+
+func TestClearRemovesOnlyOurFiles(t *testing.T) {
+	w := startWorld(t)
+	p := w.provider()
+	mustCredential(t, p, "iad.ocir.io")
+	other := filepath.Join(w.cacheDir, "notes.json")
+	os.WriteFile(other, []byte(`{"format":1}`), 0o600)
+	if err := p.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("Clear removed %s: %v", other, err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(w.cacheDir, "iad.ocir.io-*.json")); len(files) != 0 {
+		t.Errorf("Clear left %v", files)
+	}
+}
+
+func TestStuckLockHolderDoesNotStopTheAnswer(t *testing.T) {
+	w := startWorld(t)
+	p := w.provider(WithTimeout(2 * time.Second))
+	id, err := p.resolveIdentity(iad, &request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another "process" takes the entry lock and never lets go.
+	holder := w.provider()
+	l, err := holder.lockEntry(context.Background(), id.cacheKey, "iad.ocir.io")
+	if err != nil || l == nil {
+		t.Fatalf("lock: %v", err)
+	}
+	defer l.Unlock()
+	c, err := p.Credential(context.Background(), "iad.ocir.io")
+	if err != nil || c.Secret == "" {
+		t.Fatalf("waiter did not answer: %v", err)
+	}
+	if n := w.e.Count("token"); n != 1 {
+		t.Errorf("token requests = %d, want 1", n)
+	}
+}
+
+func TestHugeRetryAfterDoesNotSpin(t *testing.T) {
+	w := startWorld(t)
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 429, Header: map[string]string{"Retry-After": "99999999999"}})
+	_, err := w.provider(WithTimeout(2*time.Second)).Credential(context.Background(), "iad.ocir.io")
+	if !errors.Is(err, ErrTransient) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := w.e.Count("token-attempts"); n != 1 {
+		t.Errorf("attempts = %d, want 1 (the wait exceeds the deadline)", n)
+	}
+}
+
+func TestMirrorTokenURLMustBeOCIR(t *testing.T) {
+	w := startWorld(t)
+	p := w.provider(WithConfig(mustConfig(t, "mirrors:\n  - host: mirror.internal:5000\n    tokenURL: https://evil.example/20180419/docker/token\n")))
+	_, err := p.Credential(context.Background(), "mirror.internal:5000")
+	if !errors.Is(err, ErrNotOCIRHost) || !strings.Contains(err.Error(), "refusing to sign") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := w.e.Count("token-attempts"); n != 0 {
+		t.Errorf("signed %d requests", n)
+	}
+}
+
+func TestProbeCutShortByCallerIsNotRemembered(t *testing.T) {
+	w := startWorld(t)
+	t.Setenv("OCI_METADATA_BASE_URL", w.e.MetadataURL())
+	w.e.AddFault(emulator.Fault{Endpoint: "imds", Delay: 500 * time.Millisecond, Count: 1})
+	p := w.provider()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := p.probeMetadata(ctx, true); err == nil {
+		t.Fatal("probe succeeded despite the caller's deadline")
+	}
+	if _, ok := w.provider().metadataNegative(w.e.MetadataURL()); ok {
+		t.Error("a probe cut short by the caller was remembered as 'no metadata service'")
+	}
+}

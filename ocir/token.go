@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,7 +67,23 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", userAgent)
 		if err := p.sign(ctx, signer, req); err != nil {
-			return nil, withRegistry(err, reg.Host)
+			// Token-based principals federate inside Sign; a federation
+			// endpoint that is down or throttling is worth retrying.
+			if !errors.Is(err, ErrTransient) || ctx.Err() != nil {
+				return nil, withRegistry(err, reg.Host)
+			}
+			lastErr = withRegistry(err, reg.Host)
+			wait := backoff(attempt)
+			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+				return nil, lastErr
+			}
+			p.log.Info("obtaining the security token failed, retrying", "registry", reg.Host, "in", wait.Round(time.Millisecond), "err", err)
+			select {
+			case <-ctx.Done():
+				return nil, deadlineError(ctx, reg.Host, p.timeout, lastErr)
+			case <-time.After(wait):
+			}
+			continue
 		}
 		p.log.Debug("requesting OCIR token", "registry", reg.Host, "identity", id.describe, "attempt", attempt+1)
 		resp, err := client.Do(req)
@@ -115,13 +132,13 @@ func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	var d time.Duration
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+		d = time.Duration(min(n, 3600)) * time.Second // no overflow into a hot loop
+	} else if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		d = t.Sub(now)
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return min(d, time.Hour)
 }
 
 func deadlineError(ctx context.Context, host string, timeout time.Duration, last error) error {
@@ -188,7 +205,7 @@ func (p *Provider) sign(ctx context.Context, signer common.HTTPRequestSigner, re
 			if errors.As(err, &e) {
 				return err
 			}
-			return &Error{Kind: ErrAuth, Err: fmt.Errorf("sign token request: %w", err)}
+			return &Error{Kind: classifySDKError(err), Err: fmt.Errorf("obtain security token to sign with: %w", err)}
 		}
 		return nil
 	case <-ctx.Done():
@@ -269,4 +286,21 @@ func (p *Provider) hint401(resp *http.Response, id *identity, msg string) string
 		return "this machine's clock is more than 5 minutes off from OCI's; synchronise it (e.g. timedatectl set-ntp true)"
 	}
 	return id.hint401
+}
+
+// classifySDKError sorts the SDK's federation errors, which are mostly
+// formatted strings: a rejection (401/403, NotAuthenticated) is an auth
+// failure, anything else — network errors, 5xx, 429 — is transient.
+func classifySDKError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return ErrTransient
+	}
+	msg := err.Error()
+	for _, s := range []string{"Status: 401", "Status: 403", "NotAuthenticated", "NotAuthorized", "status code: 401", "status code: 403", "please ensure the cluster type is enhanced"} {
+		if strings.Contains(msg, s) {
+			return ErrAuth
+		}
+	}
+	return ErrTransient
 }

@@ -21,7 +21,9 @@ import (
 // bounded connect and handshake times. Built once per Provider.
 func (p *Provider) httpClient() (*http.Client, error) {
 	if p.http != nil {
-		return p.http, nil
+		c := *p.http // never replay a signed request to a redirect target
+		c.CheckRedirect = noRedirects
+		return &c, nil
 	}
 	p.state.clientOnce.Do(func() {
 		var tr *http.Transport
@@ -51,6 +53,10 @@ func (p *Provider) newTransport() (*http.Transport, error) {
 		NoProxy:    p.envAny("NO_PROXY", "no_proxy"),
 	}
 	proxyFor := proxyCfg.ProxyFunc()
+	metadataHost := ""
+	if u, err := url.Parse(p.metadataBaseURL()); err == nil {
+		metadataHost = u.Hostname()
+	}
 	roots, err := p.rootCAs()
 	if err != nil {
 		return nil, err
@@ -59,7 +65,7 @@ func (p *Provider) newTransport() (*http.Transport, error) {
 		// The metadata service must never be reached through a proxy:
 		// IMDSv2 rejects forwarded requests.
 		Proxy: func(r *http.Request) (*url.URL, error) {
-			if h := r.URL.Hostname(); h == "169.254.169.254" || config.IsLoopback(h) {
+			if h := r.URL.Hostname(); h == "169.254.169.254" || h == metadataHost || config.IsLoopback(h) {
 				return nil, nil
 			}
 			return proxyFor(r.URL)

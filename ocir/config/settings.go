@@ -119,6 +119,11 @@ func DefaultCacheDir(getenv func(string) string) string {
 	if d := userDir(getenv, "XDG_CACHE_HOME", "LocalAppData", filepath.Join("Library", "Caches"), ".cache"); d != "" {
 		return filepath.Join(d, appDir)
 	}
+	if runtime.GOOS == "windows" {
+		// A directory made outside the user profile inherits ACLs that let
+		// other users read it: without a profile, cache in memory only.
+		return ""
+	}
 	return SystemCacheDir
 }
 
@@ -159,8 +164,16 @@ func (s Settings) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	w := stderr
 	var closer io.Closer = io.NopCloser(nil)
 	if s.LogFile != "" {
-		f, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		// No following symlinks (a planted link in /tmp must not redirect
+		// root's log), and an existing file is made private.
+		f, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND|openNoFollow, 0o600)
+		if err == nil && runtime.GOOS != "windows" {
+			err = f.Chmod(0o600)
+		}
 		if err != nil {
+			if f != nil {
+				f.Close()
+			}
 			return slog.New(slog.NewTextHandler(stderr, opts)), closer, fmt.Errorf("open OCIR_LOG_FILE: %w", err)
 		}
 		w = io.MultiWriter(stderr, f)
