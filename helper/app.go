@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime/debug"
@@ -30,6 +29,9 @@ type Provider interface {
 	Explain(ctx context.Context, serverURL string) (ocir.Explanation, error)
 	// Clear removes every cached token.
 	Clear() error
+	// CheckPull asks the registry whether cred may pull repository
+	// ("ns/repo"), as a pulling client authenticates.
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
 }
 
 var _ Provider = (*ocir.Provider)(nil)
@@ -59,9 +61,6 @@ type Env struct {
 	NewProvider func(ProviderSettings) (Provider, error)
 	// LookPath finds a program on PATH; nil means exec.LookPath.
 	LookPath func(string) (string, error)
-	// HTTPClient is used by doctor's pull probe; nil means a client that
-	// honours HTTPS_PROXY and SSL_CERT_FILE with the lookup timeout.
-	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
 }

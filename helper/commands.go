@@ -1,7 +1,6 @@
 package helper
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -9,10 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 )
-
-func basicAuth(user, pass string) string {
-	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
-}
 
 func (a *app) tokenCommand() *cli.Command {
 	return &cli.Command{

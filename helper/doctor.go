@@ -1,14 +1,10 @@
 package helper
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -165,21 +161,41 @@ func (a *app) doctor(c *cli.Context) error {
 	r.line("token", "ok, valid until %s (%s)", cred.ExpiresAt.Format(time.RFC3339), cred.ExpiresAt.Sub(now).Round(time.Second))
 
 	if repo != "" {
-		res := a.pullProbe(ctx, reg.Host, repo, cred)
-		if res.ok {
-			r.line("pull probe", "%s: %s", repo, res.detail)
-		} else {
-			r.problem("pull probe", "%s: %s", repo, res.detail)
-			if res.denied {
-				r.fix("add this IAM policy statement (in the tenancy or the repository's compartment):")
-				fmt.Fprintf(r.out, "%-12s     %s\n", "", PolicyStatement(ex.Auth))
-			}
-			if res.hint != "" {
-				r.fix("%s", res.hint)
-			}
-		}
+		pullReport(r, repo, ex.Auth, p.CheckPull(ctx, cred, repo))
 	}
 	return a.doctorResult(r)
+}
+
+// pullReport turns the registry's verdict on a pull into doctor's lines: a
+// refusal into the IAM policy statement to add, a rejected OCIR token into
+// the advice to clear the cache.
+func pullReport(r *report, repo, auth string, pc ocir.PullCheck) {
+	switch {
+	case pc.Allowed && pc.Anonymous:
+		r.line("pull probe", "%s: ok, anonymous access (public repository, %s)", repo, tagCount(pc.Tags))
+		return
+	case pc.Allowed:
+		r.line("pull probe", "%s: ok, pull allowed (%s)", repo, tagCount(pc.Tags))
+		return
+	}
+	r.problem("pull probe", "%s: %s", repo, oneLine(pc.Detail))
+	if pc.Denied {
+		r.fix("add this IAM policy statement (in the tenancy or the repository's compartment):")
+		fmt.Fprintf(r.out, "%-12s     %s\n", "", PolicyStatement(auth))
+	}
+	switch pc.Status {
+	case http.StatusUnauthorized:
+		r.fix("the OCIR token was rejected; run `%s cache clear` and retry", ProgramName)
+	case http.StatusNotFound:
+		r.fix("check the repository name: OCIR paths are <tenancy-namespace>/<repository>")
+	}
+}
+
+func tagCount(n int) string {
+	if n == 1 {
+		return "1 tag"
+	}
+	return fmt.Sprintf("%d tags", n)
 }
 
 func (a *app) doctorResult(r *report) error {
@@ -209,240 +225,4 @@ func PolicyStatement(auth string) string {
 		return "Allow any-user to read repos in compartment <compartment> where all {request.principal.type = 'workload', request.principal.namespace = '<namespace>', request.principal.service_account = '<service-account>'}"
 	}
 	return "Allow group <your-group> to read repos in compartment <compartment>"
-}
-
-// probeResult is the outcome of the pull probe.
-type probeResult struct {
-	ok     bool
-	denied bool // the registry refused: an IAM policy is missing
-	detail string
-	hint   string
-}
-
-// maxBody bounds what is read of a registry response.
-const maxBody = 1 << 20
-
-// pullProbe lists the repository's tags the way a client authenticates a
-// pull: an anonymous request, the registry's bearer challenge, the
-// BEARER_TOKEN login exchanged at the challenge's realm, and the request
-// again with the registry token. The OCIR token is sent only to a realm on
-// the registry's own host.
-func (a *app) pullProbe(ctx context.Context, host, repo string, cred ocir.Credential) probeResult {
-	client := a.probeClient(host)
-	tagsURL := "https://" + host + "/v2/" + repo + "/tags/list"
-
-	resp, body, err := get(ctx, client, tagsURL, "")
-	if err != nil {
-		return probeResult{detail: fmt.Sprintf("registry unreachable: %v", err)}
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-		return probeResult{ok: true, detail: "ok, anonymous access (public repository) " + tagSummary(body)}
-	case http.StatusUnauthorized:
-	default:
-		return statusResult(resp, body, "anonymous request")
-	}
-	scheme, params := parseChallenge(resp.Header.Get("WWW-Authenticate"))
-	basic := "Basic " + basicAuth(safeUsername(cred.Username), cred.Secret)
-	var authz string
-	switch scheme {
-	case "basic":
-		authz = basic
-	case "bearer":
-		realm, err := url.Parse(params["realm"])
-		if err != nil || realm.Scheme != "https" || realm.Host == "" {
-			return probeResult{detail: fmt.Sprintf("registry sent an unusable token realm %q", params["realm"])}
-		}
-		if rh, err := registry.Host(realm.Host); err != nil || rh != host {
-			return probeResult{detail: fmt.Sprintf("registry sent a token realm on another host (%s); not sending the OCIR token there", realm.Host),
-				hint: "check HTTPS_PROXY and that " + host + " is really OCIR"}
-		}
-		q := realm.Query()
-		if s := params["service"]; s != "" {
-			q.Set("service", s)
-		}
-		scope := params["scope"]
-		if scope == "" {
-			scope = "repository:" + repo + ":pull"
-		}
-		q.Set("scope", scope)
-		realm.RawQuery = q.Encode()
-		tresp, tbody, err := get(ctx, client, realm.String(), basic)
-		if err != nil {
-			return probeResult{detail: fmt.Sprintf("token exchange failed: %v", err)}
-		}
-		if tresp.StatusCode != http.StatusOK {
-			res := statusResult(tresp, tbody, "token exchange")
-			res.denied = false
-			if tresp.StatusCode == http.StatusUnauthorized || tresp.StatusCode == http.StatusForbidden {
-				res.hint = "the OCIR token was rejected; run `" + ProgramName + " cache clear` and retry"
-			}
-			return res
-		}
-		var tok struct {
-			Token       string `json:"token"`
-			AccessToken string `json:"access_token"`
-		}
-		if err := json.Unmarshal(tbody, &tok); err != nil || (tok.Token == "" && tok.AccessToken == "") {
-			return probeResult{detail: "token exchange returned no token"}
-		}
-		t := tok.Token
-		if t == "" {
-			t = tok.AccessToken
-		}
-		authz = "Bearer " + t
-	default:
-		return probeResult{detail: fmt.Sprintf("registry sent an unsupported challenge %q", resp.Header.Get("WWW-Authenticate"))}
-	}
-	resp, body, err = get(ctx, client, tagsURL, authz)
-	if err != nil {
-		return probeResult{detail: fmt.Sprintf("registry unreachable: %v", err)}
-	}
-	if resp.StatusCode == http.StatusOK {
-		return probeResult{ok: true, detail: "ok, pull allowed " + tagSummary(body)}
-	}
-	return statusResult(resp, body, "authenticated request")
-}
-
-// probeClient is the HTTP client of the pull probe: the configured one, or
-// one that honours HTTPS_PROXY and SSL_CERT_FILE, is bounded by the lookup
-// timeout, and never follows a redirect to another host with credentials.
-func (a *app) probeClient(host string) *http.Client {
-	if a.env.HTTPClient != nil {
-		return a.env.HTTPClient
-	}
-	return &http.Client{
-		Timeout:   a.settings.Timeout,
-		Transport: http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if h, err := registry.Host(req.URL.Host); err != nil || h != host {
-				return fmt.Errorf("refusing redirect to %s", req.URL.Host)
-			}
-			if len(via) >= 5 {
-				return errors.New("too many redirects")
-			}
-			return nil
-		},
-	}
-}
-
-func get(ctx context.Context, client *http.Client, u, authz string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	if authz != "" {
-		req.Header.Set("Authorization", authz)
-	}
-	req.Header.Set("User-Agent", ProgramName+"-doctor")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read response: %w", err)
-	}
-	return resp, body, nil
-}
-
-func statusResult(resp *http.Response, body []byte, what string) probeResult {
-	msg := registryMessage(body)
-	res := probeResult{detail: fmt.Sprintf("%s answered %s%s", what, resp.Status, msg)}
-	switch resp.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		res.denied = true
-	case http.StatusNotFound:
-		res.hint = "check the repository name: OCIR paths are <tenancy-namespace>/<repository>"
-	}
-	if id := resp.Header.Get("Opc-Request-Id"); id != "" {
-		res.detail += " (opc-request-id: " + id + ")"
-	}
-	return res
-}
-
-// registryMessage extracts the first error of a distribution-style error
-// body, or a short snippet of the body.
-func registryMessage(body []byte) string {
-	var e struct {
-		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &e) == nil {
-		if len(e.Errors) > 0 {
-			return fmt.Sprintf(": %s %s", e.Errors[0].Code, oneLine(e.Errors[0].Message))
-		}
-		if e.Code != "" || e.Message != "" {
-			return fmt.Sprintf(": %s %s", e.Code, oneLine(e.Message))
-		}
-	}
-	s := oneLine(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		return ""
-	}
-	return ": " + s
-}
-
-func tagSummary(body []byte) string {
-	var t struct {
-		Tags []string `json:"tags"`
-	}
-	if json.Unmarshal(body, &t) != nil {
-		return ""
-	}
-	if len(t.Tags) > 5 {
-		return fmt.Sprintf("(tags: %s, … %d in all)", strings.Join(t.Tags[:5], ", "), len(t.Tags))
-	}
-	return fmt.Sprintf("(tags: %s)", strings.Join(t.Tags, ", "))
-}
-
-// parseChallenge parses a WWW-Authenticate header with one challenge:
-// the lower-cased scheme and its auth-params.
-func parseChallenge(h string) (string, map[string]string) {
-	params := map[string]string{}
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
-	s := rest
-	for {
-		s = strings.TrimLeft(s, " ,")
-		if s == "" {
-			break
-		}
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			break
-		}
-		k = strings.ToLower(strings.TrimSpace(k))
-		v = strings.TrimLeft(v, " ")
-		if strings.HasPrefix(v, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(v) && v[i] != '"'; i++ {
-				if v[i] == '\\' && i+1 < len(v) {
-					i++
-				}
-				b.WriteByte(v[i])
-			}
-			params[k] = b.String()
-			if i < len(v) {
-				i++
-			}
-			s = v[i:]
-		} else {
-			end := strings.IndexByte(v, ',')
-			if end < 0 {
-				end = len(v)
-			}
-			params[k] = strings.TrimSpace(v[:end])
-			s = v[end:]
-		}
-	}
-	return strings.ToLower(scheme), params
 }

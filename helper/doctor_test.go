@@ -3,84 +3,17 @@ package helper
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"encoding/base64"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 )
 
-// fakeOCIR answers like OCIR's registry: a bearer challenge, the token
-// realm on the registry's own host (unless realmHost says otherwise), and
-// 403 for repositories in denied.
-type fakeOCIR struct {
-	realmHost string
-	denied    map[string]bool
-
-	mu          sync.Mutex
-	realmAuth   []string // Authorization headers seen at the realm
-	requestHost []string
-}
-
-func (f *fakeOCIR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requestHost = append(f.requestHost, r.Host)
-	f.mu.Unlock()
-	if r.URL.Path == "/20180419/docker/token" {
-		f.mu.Lock()
-		f.realmAuth = append(f.realmAuth, r.Header.Get("Authorization"))
-		f.mu.Unlock()
-		if r.Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("BEARER_TOKEN:tok-123")) {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		_, _ = w.Write([]byte(`{"token":"registry-token"}`))
-		return
-	}
-	repo, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/v2/"), "/tags/list")
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	if r.Header.Get("Authorization") != "Bearer registry-token" {
-		realm := f.realmHost
-		if realm == "" {
-			realm = r.Host
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="https://`+realm+`/20180419/docker/token",service="`+r.Host+`",scope="repository:`+repo+`:pull"`)
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if f.denied[repo] {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"Anonymous users are only allowed read access on public repos"}]}`))
-		return
-	}
-	_, _ = w.Write([]byte(`{"name":"` + repo + `","tags":["latest","v1"]}`))
-}
-
-// clientTo returns a client that connects every host to srv, as the
-// emulator's proxy does for real host names.
-func clientTo(srv *httptest.Server) *http.Client {
-	addr := srv.Listener.Addr().String()
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // test server certificate
-	}}
-}
-
-func runDoctor(t *testing.T, f *fakeProvider, client *http.Client, args ...string) result {
+func runDoctor(t *testing.T, f *fakeProvider, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	home := t.TempDir()
@@ -89,7 +22,6 @@ func runDoctor(t *testing.T, f *fakeProvider, client *http.Client, args ...strin
 		Stdout: &stdout, Stderr: &stderr,
 		Getenv:      func(k string) string { return map[string]string{"HOME": home}[k] },
 		NewProvider: func(ProviderSettings) (Provider, error) { return f, nil },
-		HTTPClient:  client,
 	})
 	return result{code, stdout.String(), stderr.String()}
 }
@@ -105,11 +37,13 @@ func healthyFake(t *testing.T, auth string) *fakeProvider {
 	return f
 }
 
+// The registry exchange itself is ocir's CheckPull (TestCheckPull) and the
+// end-to-end doctor tests; here the verdicts drive doctor's report.
+
 func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
-	srv := httptest.NewTLSServer(&fakeOCIR{})
-	defer srv.Close()
 	f := healthyFake(t, ocir.AuthAPIKey)
-	r := runDoctor(t, f, clientTo(srv), "iad.ocir.io/demotenancy/hello:latest")
+	f.pull = &ocir.PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 2}
+	r := runDoctor(t, f, "iad.ocir.io/demotenancy/hello:latest")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -120,15 +54,28 @@ func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
 		"cache:       /home/u/.cache/ocir-credential-helper: token valid until",
 		"metadata:    not probed",
 		"token:       ok, valid until",
-		"pull probe:  demotenancy/hello: ok, pull allowed (tags: latest, v1)",
+		"pull probe:  demotenancy/hello: ok, pull allowed (2 tags)",
 		"result:      healthy",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("missing %q in\n%s", want, r.stdout)
 		}
 	}
-	if strings.Contains(r.stdout, "tok-123") || strings.Contains(r.stdout, "registry-token") {
+	if strings.Contains(r.stdout, "tok-123") {
 		t.Error("doctor printed a token")
+	}
+	// The probe is asked with the fresh token, for the repository alone.
+	if want := []string{"iad.ocir.io/demotenancy/hello tok-123"}; !slices.Equal(f.pullChecks, want) {
+		t.Errorf("pull checks %q, want %q", f.pullChecks, want)
+	}
+}
+
+func TestDoctorReportsAPublicRepository(t *testing.T) {
+	f := healthyFake(t, ocir.AuthAPIKey)
+	f.pull = &ocir.PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: 1}
+	r := runDoctor(t, f, "iad.ocir.io/ns/public")
+	if r.code != 0 || !strings.Contains(r.stdout, "pull probe:  ns/public: ok, anonymous access (public repository, 1 tag)") {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 }
 
@@ -142,31 +89,79 @@ func TestDoctorTurnsA403IntoThePolicyStatement(t *testing.T) {
 	}
 	for auth, want := range cases {
 		t.Run(auth, func(t *testing.T) {
-			srv := httptest.NewTLSServer(&fakeOCIR{denied: map[string]bool{"demotenancy/private": true}})
-			defer srv.Close()
-			r := runDoctor(t, healthyFake(t, auth), clientTo(srv), "iad.ocir.io/demotenancy/private")
+			f := healthyFake(t, auth)
+			f.pull = &ocir.PullCheck{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED Anonymous users are only allowed read access on public repos"}
+			r := runDoctor(t, f, "iad.ocir.io/demotenancy/private")
 			if r.code != 1 {
 				t.Fatalf("exit %d\n%s", r.code, r.stdout)
 			}
-			for _, s := range []string{"PROBLEM: demotenancy/private: authenticated request answered 403 Forbidden: DENIED", want, "result:      unhealthy (1 problem)"} {
+			for _, s := range []string{
+				"pull probe:  PROBLEM: demotenancy/private: authenticated request: 403 Forbidden: DENIED",
+				"fix: add this IAM policy statement",
+				want,
+				"result:      unhealthy (1 problem)",
+			} {
 				if !strings.Contains(r.stdout, s) {
 					t.Errorf("missing %q in\n%s", s, r.stdout)
 				}
+			}
+			if strings.Contains(r.stdout, "cache clear") {
+				t.Errorf("a 403 is a policy problem, not a rejected token:\n%s", r.stdout)
 			}
 		})
 	}
 }
 
-func TestDoctorNeverSendsTheTokenToARealmOnAnotherHost(t *testing.T) {
-	o := &fakeOCIR{realmHost: "auth.attacker.example"}
-	srv := httptest.NewTLSServer(o)
-	defer srv.Close()
-	r := runDoctor(t, healthyFake(t, ocir.AuthAPIKey), clientTo(srv), "iad.ocir.io/ns/app")
-	if r.code != 1 || !strings.Contains(r.stdout, "token realm on another host (auth.attacker.example)") {
+func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
+	f := healthyFake(t, ocir.AuthAPIKey)
+	f.pull = &ocir.PullCheck{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized"}
+	r := runDoctor(t, f, "iad.ocir.io/ns/app")
+	if r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
-	if len(o.realmAuth) != 0 {
-		t.Errorf("credentials sent to the foreign realm: %v", o.realmAuth)
+	for _, s := range []string{
+		"pull probe:  PROBLEM: ns/app: token exchange: 401 Unauthorized",
+		"Allow group <your-group> to read repos in compartment <compartment>",
+		"fix: the OCIR token was rejected; run `" + ProgramName + " cache clear` and retry",
+		"result:      unhealthy (1 problem)",
+	} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("missing %q in\n%s", s, r.stdout)
+		}
+	}
+}
+
+func TestDoctorReportsAnInconclusiveProbeWithoutAPolicy(t *testing.T) {
+	cases := []struct {
+		name string
+		pull ocir.PullCheck
+		want string
+	}{
+		{"unreachable", ocir.PullCheck{Detail: "registry unreachable: dial tcp: connection refused"}, "PROBLEM: ns/app: registry unreachable: dial tcp: connection refused"},
+		{"foreign realm", ocir.PullCheck{Detail: "token realm auth.attacker.example is not on iad.ocir.io; not sending the OCIR token there"}, "PROBLEM: ns/app: token realm auth.attacker.example is not on iad.ocir.io"},
+		{"not found", ocir.PullCheck{Status: 404, Detail: "authenticated request: 404 Not Found: NAME_UNKNOWN"}, "fix: check the repository name"},
+		{"server error", ocir.PullCheck{Status: 502, Detail: "anonymous request: 502 Bad Gateway"}, "PROBLEM: ns/app: anonymous request: 502 Bad Gateway"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := healthyFake(t, ocir.AuthAPIKey)
+			f.pull = &tc.pull
+			r := runDoctor(t, f, "iad.ocir.io/ns/app")
+			if r.code != 1 || !strings.Contains(r.stdout, tc.want) || !strings.Contains(r.stdout, "result:      unhealthy (1 problem)") {
+				t.Fatalf("exit %d, want %q in\n%s", r.code, tc.want, r.stdout)
+			}
+			if strings.Contains(r.stdout, "IAM policy") || strings.Contains(r.stdout, "cache clear") {
+				t.Errorf("an inconclusive probe is not a policy or token problem:\n%s", r.stdout)
+			}
+		})
+	}
+}
+
+func TestDoctorWithoutARepositoryDoesNotProbe(t *testing.T) {
+	f := healthyFake(t, ocir.AuthAPIKey) // f.pull is nil: a pull check fails the test
+	r := runDoctor(t, f, "iad.ocir.io")
+	if r.code != 0 || strings.Contains(r.stdout, "pull probe") {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 }
 
@@ -174,7 +169,7 @@ func TestDoctorReportsIdentityProblemsWithoutCallingForAToken(t *testing.T) {
 	f := newFake(t)
 	f.explanation = ocir.Explanation{Registry: "iad.ocir.io", IdentityErr: kindErr(ocir.ErrNoIdentity, "run oci setup config"),
 		Metadata: ocir.MetadataInfo{Probed: true, URL: "http://169.254.169.254/opc/v2", Err: context.DeadlineExceeded}}
-	r := runDoctor(t, f, nil, "iad.ocir.io")
+	r := runDoctor(t, f, "iad.ocir.io")
 	if r.code != 1 || !strings.Contains(r.stdout, "identity:    PROBLEM: none configured") || !strings.Contains(r.stdout, "metadata:    unreachable at http://169.254.169.254/opc/v2") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
@@ -186,14 +181,14 @@ func TestDoctorReportsIdentityProblemsWithoutCallingForAToken(t *testing.T) {
 func TestDoctorReportsAFailedTokenCall(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
 	f.err = kindErr(ocir.ErrAuth, "check the system clock")
-	r := runDoctor(t, f, nil, "iad.ocir.io")
+	r := runDoctor(t, f, "iad.ocir.io")
 	if r.code != 1 || !strings.Contains(r.stdout, "token:       PROBLEM: OCI rejected the credentials") || !strings.Contains(r.stdout, "check the system clock") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 }
 
 func TestDoctorRejectsHostsThatAreNotOCIR(t *testing.T) {
-	r := runDoctor(t, newFake(t), nil, "docker.io/library/alpine")
+	r := runDoctor(t, newFake(t), "docker.io/library/alpine")
 	if r.code != 2 || r.stdout != "" {
 		t.Fatalf("got %+v", r)
 	}
@@ -246,20 +241,6 @@ func TestCacheClearAndList(t *testing.T) {
 	r = runMain(t, f, nil, "", "cache", "list")
 	if r.code != 0 || !strings.Contains(r.stdout, "iad.ocir.io") || !strings.Contains(r.stdout, "api_key profile DEFAULT") {
 		t.Fatalf("got %+v", r)
-	}
-}
-
-func TestParseChallenge(t *testing.T) {
-	scheme, p := parseChallenge(`Bearer realm="https://iad.ocir.io/20180419/docker/token",service="iad.ocir.io", scope="repository:a/b:pull,push",error=insufficient_scope`)
-	if scheme != "bearer" || p["realm"] != "https://iad.ocir.io/20180419/docker/token" || p["service"] != "iad.ocir.io" ||
-		p["scope"] != "repository:a/b:pull,push" || p["error"] != "insufficient_scope" {
-		t.Errorf("got %s %v", scheme, p)
-	}
-	if s, p := parseChallenge(`Basic realm="a \"quoted\" realm"`); s != "basic" || p["realm"] != `a "quoted" realm` {
-		t.Errorf("got %s %v", s, p)
-	}
-	for _, h := range []string{"", "Bearer", `Bearer realm="unterminated`, "Bearer =,=,"} {
-		parseChallenge(h) // must not panic
 	}
 }
 

@@ -28,8 +28,10 @@ type fakeProvider struct {
 	dropErr     error
 	explanation ocir.Explanation
 	explainErr  error
+	pull        *ocir.PullCheck // answered by CheckPull; nil fails the test
 
 	credentialCalls []string // canonical hosts
+	pullChecks      []string // registry/repository, with the secret sent
 	dropped         []string
 	cleared         int
 }
@@ -86,6 +88,20 @@ func (f *fakeProvider) Explain(_ context.Context, serverURL string) (ocir.Explan
 		return ocir.Explanation{}, err
 	}
 	return f.explanation, f.explainErr
+}
+
+// CheckPull answers f.pull. Only doctor with a repository may ask the
+// registry anything: any other call fails the test, which is how the
+// protocol tests assert that they never touch the network.
+func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pullChecks = append(f.pullChecks, cred.Registry+"/"+repository+" "+cred.Secret)
+	if f.pull == nil {
+		f.t.Errorf("unexpected pull check of %s/%s", cred.Registry, repository)
+		return ocir.PullCheck{Detail: "no pull check in this test"}
+	}
+	return *f.pull
 }
 
 func (f *fakeProvider) calls() []string {

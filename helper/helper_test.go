@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -45,19 +44,9 @@ func runMain(t *testing.T, f *fakeProvider, env map[string]string, stdin string,
 			}
 			return f, nil
 		},
-		LookPath:   func(string) (string, error) { return "/usr/local/bin/" + ProgramName, nil },
-		HTTPClient: &http.Client{Transport: failingTransport{t}},
+		LookPath: func(string) (string, error) { return "/usr/local/bin/" + ProgramName, nil },
 	})
 	return result{code, stdout.String(), stderr.String()}
-}
-
-// failingTransport fails the test on any HTTP request: protocol actions
-// must never touch the network themselves.
-type failingTransport struct{ t *testing.T }
-
-func (f failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	f.t.Errorf("unexpected HTTP request to %s", r.URL)
-	return nil, errors.New("no network in this test")
 }
 
 func decodeCreds(t *testing.T, s string) credentials.Credentials {

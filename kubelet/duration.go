@@ -11,9 +11,14 @@ const (
 )
 
 // refreshMargin mirrors the core's rule so the kubelet comes back for a new
-// answer exactly when the core would fetch a new token, never later.
+// answer when the core would fetch a new token, never later.
 //
-// TODO(core): use ocir.RefreshMargin once the core exports it.
+// It is not ocir.RefreshMargin because that takes the token's lifetime,
+// which ocir.Credential does not carry, and caps the margin at half the
+// lifetime, which applied to the remaining life would keep a token the core
+// already considers due for refresh in the kubelet's cache for minutes.
+// TODO(core): once Credential has IssuedAt, return
+// ocir.RefreshMargin(cred.ExpiresAt.Sub(cred.IssuedAt)) from CacheDuration.
 func refreshMargin(lifetime time.Duration) time.Duration {
 	return max(minRefreshMargin, lifetime/refreshFraction)
 }

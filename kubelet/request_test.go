@@ -24,7 +24,7 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "v1alpha1", in: request("credentialprovider.kubelet.k8s.io/v1alpha1", "iad.ocir.io/ns/app"),
 			want: Request{APIVersion: "credentialprovider.kubelet.k8s.io/v1alpha1", Image: "iad.ocir.io/ns/app"}},
 		{name: "v1 with service-account token",
-			in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt","serviceAccountAnnotations":{"a/b":"c"}}`,
+			in:   `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt","serviceAccountAnnotations":{"a/b":"c"}}`,
 			want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app", ServiceAccountToken: "jwt", ServiceAccountAnnotations: map[string]string{"a/b": "c"}}},
 		{name: "trailing newline and spaces", in: " " + request(v1, "iad.ocir.io/ns/app") + "\n", want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app"}},
 		{name: "service-account token in v1beta1 is an unknown field",

@@ -234,7 +234,7 @@ func DecodeConfig(data []byte) ([]Provider, error) {
 		for _, p := range c.Providers {
 			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
 			for _, e := range p.Env {
-				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
+				q.Env = append(q.Env, EnvVar(e))
 			}
 			out = append(out, q)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -106,6 +107,13 @@ func newApp(e env) *cli.App {
 func pluginAction(c *cli.Context, e env) error {
 	if c.Args().Present() {
 		return fmt.Errorf("unknown command %q (see --help)", c.Args().First())
+	}
+	if f, ok := e.stdin.(*os.File); ok {
+		// Run by hand at a terminal: say what is expected instead of
+		// waiting silently for a request that will not come.
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return errors.New("expects a CredentialProviderRequest on stdin, as the kubelet sends it (see --help)")
+		}
 	}
 	settings, err := config.FromEnv(e.getenv)
 	if err != nil {
@@ -249,6 +257,7 @@ func validateCommand(e env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "bin-dir", Usage: "also check that `DIR` (--image-credential-provider-bin-dir) holds an executable per provider"},
 			&cli.BoolFlag{Name: "no-service-account-tokens", Usage: "validate for a kubelet without the KubeletServiceAccountTokenForCredentialProviders feature (before 1.34)"},
+			&cli.BoolFlag{Name: "names", Usage: "print only the provider names, one per line (for install scripts)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -277,6 +286,10 @@ func validateCommand(e env) *cli.Command {
 			names := make([]string, 0, len(cfg.Providers))
 			for _, p := range cfg.Providers {
 				names = append(names, p.Name)
+			}
+			if c.Bool("names") {
+				_, err := fmt.Fprintln(e.stdout, strings.Join(names, "\n"))
+				return err
 			}
 			fmt.Fprintf(e.stdout, "%s: valid, %d provider(s): %s\n", path, len(names), strings.Join(names, ", "))
 			return nil

@@ -41,7 +41,7 @@ func TestDoctorPrintsThePolicyStatementForARepoWithoutPolicy(t *testing.T) {
 	for _, want := range []string{
 		"identity:    api_key",
 		"token:       ok",
-		"pull probe:  PROBLEM: " + deniedRepo + ": authenticated request answered 403",
+		"pull probe:  PROBLEM: " + deniedRepo + ": authenticated request: 403",
 		"Allow group <your-group> to read repos in compartment <compartment>",
 		"result:      unhealthy",
 	} {

@@ -1,0 +1,151 @@
+//go:build linux
+
+// Command ocir-node-installer is the entry point of the installer image's
+// DaemonSet. The image is built from static binaries only (no shell), so
+// this program stages the payload (the plugin, its config and install.sh)
+// into the host through the host-root mount, then runs install.sh with the
+// host's own shell in the host's mount namespace, where systemctl works.
+//
+//	ocir-node-installer install|uninstall   stage and run install.sh
+//	ocir-node-installer pause               wait for SIGTERM (the DaemonSet's main container)
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+)
+
+const (
+	// stagingDir is where the payload is copied, as a host path. install.sh
+	// uninstall removes it.
+	stagingDir = "/var/lib/ocir-credential-provider/installer"
+	// configOverride is where the DaemonSet mounts its optional ConfigMap.
+	configOverride = "/config/credential-provider-config.yaml"
+	configName     = "credential-provider-config.yaml"
+)
+
+// passEnv are the install.sh settings the DaemonSet may set.
+var passEnv = []string{"BIN_DIR", "CONFIG_FILE", "FLAGS_FILE", "FLAGS_VAR", "KUBELET_UNIT", "VERIFY_TIMEOUT"}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "ocir-node-installer: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: ocir-node-installer install|uninstall|pause")
+	}
+	switch args[0] {
+	case "pause":
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGTERM, os.Interrupt)
+		<-ch
+		return nil
+	case "install", "uninstall":
+	default:
+		return fmt.Errorf("unknown mode %q", args[0])
+	}
+	hostRoot := getenv("HOST_ROOT", "/host")
+	payload := getenv("PAYLOAD_DIR", "/payload")
+	if err := stage(payload, configOverride, filepath.Join(hostRoot, stagingDir)); err != nil {
+		return err
+	}
+	argv, env := hostCommand(hostRoot, args[0], os.Getenv)
+	if err := syscall.Chroot(hostRoot); err != nil {
+		return fmt.Errorf("chroot %s (the init container must be privileged): %w", hostRoot, err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "ocir-node-installer: running %v on the host\n", argv)
+	return syscall.Exec(argv[0], argv, env)
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// stage copies the payload files into dst (a directory under the host
+// root), preferring the ConfigMap's config when one is mounted.
+func stage(payload, override, dst string) error {
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return fmt.Errorf("stage into the host: %w", err)
+	}
+	files := []struct {
+		src, name string
+		mode      os.FileMode
+	}{
+		{filepath.Join(payload, "ocir-credential-provider"), "ocir-credential-provider", 0o755},
+		{filepath.Join(payload, "install.sh"), "install.sh", 0o755},
+		{filepath.Join(payload, configName), configName, 0o644},
+	}
+	if _, err := os.Stat(override); err == nil {
+		files[2].src = override
+	}
+	for _, f := range files {
+		if err := copyFile(f.src, filepath.Join(dst, f.name), f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", src, err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", dst, err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("stage %s: %w", dst, err)
+	}
+	if err := out.Close(); err != nil {
+		return fmt.Errorf("stage %s: %w", dst, err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// hostCommand is what runs after the chroot into the host root: install.sh
+// under the host's shell, through the host's nsenter into PID 1's mount
+// namespace when there is one (systemctl ignores most requests in a chroot;
+// the DaemonSet uses hostPID so PID 1 is the host's init).
+func hostCommand(hostRoot, mode string, getenv func(string) string) (argv, env []string) {
+	script := filepath.Join(stagingDir, "install.sh")
+	argv = []string{"/bin/sh", script, mode}
+	for _, nsenter := range []string{"/usr/bin/nsenter", "/bin/nsenter", "/usr/sbin/nsenter"} {
+		if _, err := os.Stat(filepath.Join(hostRoot, nsenter)); err == nil {
+			argv = append([]string{nsenter, "--target", "1", "--mount", "--"}, argv...)
+			break
+		}
+	}
+	env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"PAYLOAD_DIR=" + stagingDir,
+	}
+	for _, k := range passEnv {
+		if v := getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return argv, env
+}

@@ -1,0 +1,77 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestStagePrefersTheMountedConfig(t *testing.T) {
+	payload, dst := t.TempDir(), filepath.Join(t.TempDir(), "host", stagingDir)
+	for name, body := range map[string]string{"ocir-credential-provider": "bin", "install.sh": "#!/bin/sh\n", configName: "image config"} {
+		if err := os.WriteFile(filepath.Join(payload, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	override := filepath.Join(t.TempDir(), configName)
+	for _, tc := range []struct {
+		override string
+		want     string
+	}{
+		{filepath.Join(t.TempDir(), "absent.yaml"), "image config"},
+		{override, "configmap config"},
+	} {
+		if err := os.WriteFile(override, []byte("configmap config"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := stage(payload, tc.override, dst); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(dst, configName))
+		if err != nil || string(got) != tc.want {
+			t.Errorf("config %q, %v; want %q", got, err, tc.want)
+		}
+		fi, err := os.Stat(filepath.Join(dst, "install.sh"))
+		if err != nil || fi.Mode().Perm() != 0o755 {
+			t.Errorf("install.sh mode %v, %v", fi.Mode(), err)
+		}
+	}
+	if err := stage(filepath.Join(payload, "missing"), override, dst); err == nil {
+		t.Error("staged a missing payload")
+	}
+}
+
+func TestHostCommandUsesNsenterWhenTheHostHasIt(t *testing.T) {
+	host := t.TempDir()
+	env := func(k string) string {
+		return map[string]string{"FLAGS_FILE": "/etc/default/kubelet", "HOST_ROOT": "/host"}[k]
+	}
+	argv, e := hostCommand(host, "install", env)
+	if !slices.Equal(argv, []string{"/bin/sh", stagingDir + "/install.sh", "install"}) {
+		t.Errorf("without nsenter: %q", argv)
+	}
+	if !slices.Contains(e, "FLAGS_FILE=/etc/default/kubelet") || !slices.Contains(e, "PAYLOAD_DIR="+stagingDir) || slices.Contains(e, "HOST_ROOT=/host") {
+		t.Errorf("env %q", e)
+	}
+	if err := os.MkdirAll(filepath.Join(host, "usr/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "usr/bin/nsenter"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argv, _ = hostCommand(host, "uninstall", env)
+	if !slices.Equal(argv, []string{"/usr/bin/nsenter", "--target", "1", "--mount", "--", "/bin/sh", stagingDir + "/install.sh", "uninstall"}) {
+		t.Errorf("with nsenter: %q", argv)
+	}
+}
+
+func TestRunRejectsUnknownModes(t *testing.T) {
+	for _, args := range [][]string{nil, {"upgrade"}, {"install", "extra"}} {
+		if err := run(args); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+}
