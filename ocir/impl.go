@@ -147,7 +147,7 @@ func (p *Provider) staleOr(id *identity, reg registry.Registry, err error) (Cred
 }
 
 func toCredential(e *cacheEntry) Credential {
-	return Credential{Registry: e.Registry, Username: Username, Secret: e.Token, ExpiresAt: e.ExpiresAt}
+	return Credential{Registry: e.Registry, Username: Username, Secret: e.Token, IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt}
 }
 
 func (p *Provider) explain(ctx context.Context, serverURL string) (Explanation, error) {

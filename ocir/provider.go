@@ -26,6 +26,7 @@ type Credential struct {
 	Registry  string    // canonical registry host the credential is for
 	Username  string    // always BEARER_TOKEN
 	Secret    string    // the OCIR token
+	IssuedAt  time.Time // when OCIR issued Secret (with ExpiresAt: its lifetime)
 	ExpiresAt time.Time // when OCIR stops accepting Secret
 }
 
