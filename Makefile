@@ -30,7 +30,7 @@ build:
 ## test: lint, then every test; the README's one test command.
 test: lint build
 	$(GO) test -race -count=1 -timeout 20m ./...
-	./test/kubelet/run.sh
+	OCIR_PROVIDER_BIN=$(CURDIR)/bin/ocir-credential-provider ./test/kubelet/run.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tmp/*')); \
@@ -39,6 +39,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
+	cd test/kubelet && $(GO) vet -mod=mod ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora also run in `make test`).
 fuzz:
@@ -49,9 +50,14 @@ fuzz:
 	  done; \
 	done
 
-## demo: the whole job against the local OCI emulator.
+## demo: the whole job against the local OCI emulator; the last step runs a
+## kubelet lookup through the kubelet's own plugin code (compiles
+## k8s.io/kubernetes on a cold build cache).
 demo: build
 	$(GO) run ./test/demo
+	@echo
+	@echo "== Kubelet: a CredentialProviderRequest answered by ocir-credential-provider through the kubelet's own plugin runner"
+	cd test/kubelet && $(GO) run -mod=mod ./cmd/kubelet-demo -plugin $(CURDIR)/bin/ocir-credential-provider
 
 ## bench: lookup paths as ratios against a baseline measured in the same run.
 bench:
@@ -76,6 +82,11 @@ release:
 	  done; \
 	done
 	cd dist && sha256sum * > SHA256SUMS
+
+## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
+## IMAGE=registry/repo:tag also pushes it), built without a container engine.
+image:
+	$(GO) run ./deploy/image --version $(VERSION) --commit $(COMMIT) --oci-layout bin/installer-image $(if $(IMAGE),--push $(IMAGE))
 
 clean:
 	rm -rf bin dist .tmp
