@@ -42,6 +42,7 @@ type ProviderSettings struct {
 	Config   *config.File
 	Logger   *slog.Logger
 	Getenv   func(string) string
+	Version  string // for the User-Agent of token requests
 }
 
 // Env is everything the program touches outside itself, so that tests run
@@ -120,6 +121,7 @@ func newOCIRProvider(ps ProviderSettings) (Provider, error) {
 		ocir.WithConfig(ps.Config),
 		ocir.WithLogger(ps.Logger),
 		ocir.WithGetenv(ps.Getenv),
+		ocir.WithUserAgent(ProgramName+"/"+ps.Version),
 	), nil
 }
 
@@ -330,7 +332,7 @@ func (a *app) provider() (Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv})
+	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv, Version: a.env.Version})
 	if err != nil {
 		return nil, fmt.Errorf("token provider: %w", err)
 	}

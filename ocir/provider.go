@@ -62,6 +62,10 @@ func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { 
 // OCI_REGION_METADATA and ~/.oci/regions-config.json, loaded lazily.
 func WithRegions(t *registry.Table) Option { return func(p *Provider) { p.regions = t } }
 
+// WithUserAgent sets the User-Agent of token requests, e.g.
+// "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.
+func WithUserAgent(ua string) Option { return func(p *Provider) { p.userAgent = ua } }
+
 // WithSettings applies the OCIR_* environment contract in one go.
 func WithSettings(s config.Settings) Option {
 	return func(p *Provider) {
@@ -92,15 +96,16 @@ func WithForceRefresh() RequestOption { return func(r *request) { r.forceRefresh
 
 // Provider obtains OCIR credentials. It is safe for concurrent use.
 type Provider struct {
-	log      *slog.Logger
-	http     *http.Client
-	now      func() time.Time
-	cacheDir string
-	cacheOn  bool
-	timeout  time.Duration
-	cfg      *config.File
-	getenv   func(string) string
-	regions  *registry.Table
+	log       *slog.Logger
+	http      *http.Client
+	now       func() time.Time
+	cacheDir  string
+	cacheOn   bool
+	timeout   time.Duration
+	cfg       *config.File
+	getenv    func(string) string
+	regions   *registry.Table
+	userAgent string
 
 	state *state // lazily initialised mutable state (memory cache, probes)
 }
@@ -108,12 +113,13 @@ type Provider struct {
 // New returns a Provider. It does nothing else.
 func New(opts ...Option) *Provider {
 	p := &Provider{
-		log:     slog.New(slog.DiscardHandler),
-		now:     time.Now,
-		cacheOn: true,
-		timeout: config.DefaultTimeout,
-		cfg:     &config.File{},
-		getenv:  os.Getenv,
+		log:       slog.New(slog.DiscardHandler),
+		now:       time.Now,
+		cacheOn:   true,
+		timeout:   config.DefaultTimeout,
+		cfg:       &config.File{},
+		getenv:    os.Getenv,
+		userAgent: "ocir-credential-helper",
 	}
 	for _, o := range opts {
 		o(p)

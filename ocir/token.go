@@ -18,12 +18,6 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// UserAgent is sent with every token request; the binaries set the version.
-var userAgent = "ocir-credential-helper"
-
-// SetUserAgentVersion records the binary version for the User-Agent header.
-func SetUserAgentVersion(v string) { userAgent = "ocir-credential-helper/" + v }
-
 const (
 	maxTokenBody   = 64 << 10
 	backoffBase    = 250 * time.Millisecond
@@ -65,7 +59,7 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 		}
 		req.Header.Set("Date", issued.UTC().Format(http.TimeFormat))
 		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", userAgent)
+		req.Header.Set("User-Agent", p.userAgent)
 		if err := p.sign(ctx, signer, req); err != nil {
 			// Token-based principals federate inside Sign; a federation
 			// endpoint that is down or throttling is worth retrying.

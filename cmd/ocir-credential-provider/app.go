@@ -160,6 +160,7 @@ func pluginAction(c *cli.Context, e env) error {
 		ocir.WithConfig(cfg),
 		ocir.WithLogger(log),
 		ocir.WithGetenv(e.getenv),
+		ocir.WithUserAgent("ocir-credential-provider/"+versionString()),
 	)
 	p := &kubelet.Plugin{
 		Source:     provider,
