@@ -17,9 +17,17 @@ type fakeSource struct {
 	want    string // expected serverURL; "" means the source must not be called
 	cred    ocir.Credential
 	err     error
+	pull    *ocir.PullCheck // CheckPull's verdict; nil means CheckPull must not be called
 	mu      sync.Mutex
 	calls   int
 	optsLen []int
+	checked []checkCall
+}
+
+// checkCall is one CheckPull call.
+type checkCall struct {
+	cred ocir.Credential
+	repo string
 }
 
 func (f *fakeSource) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
@@ -40,9 +48,24 @@ func (f *fakeSource) Credential(ctx context.Context, serverURL string, opts ...o
 	return f.cred, f.err
 }
 
-// token returns a credential for host valid until now+life.
+func (f *fakeSource) CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checked = append(f.checked, checkCall{cred: cred, repo: repository})
+	if f.pull == nil {
+		f.t.Errorf("CheckPull(%q) called, want no call", repository)
+		return ocir.PullCheck{Detail: "unexpected call"}
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		f.t.Errorf("CheckPull called without a deadline")
+	}
+	return *f.pull
+}
+
+// token returns a credential for host issued at now and valid until
+// now+life.
 func token(host string, now time.Time, life time.Duration) ocir.Credential {
-	return ocir.Credential{Registry: strings.ToLower(host), Username: ocir.Username, Secret: "tok-" + host, ExpiresAt: now.Add(life)}
+	return ocir.Credential{Registry: strings.ToLower(host), Username: ocir.Username, Secret: "tok-" + host, IssuedAt: now, ExpiresAt: now.Add(life)}
 }
 
 // countingWriter records every Write, to prove stdout is written once or

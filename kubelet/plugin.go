@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -18,6 +17,9 @@ import (
 // satisfies it; tests use a fake.
 type Source interface {
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
+	// CheckPull asks the registry whether cred may pull repository
+	// (--verify-pull).
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
 }
 
 // withServiceAccountToken is ocir.WithServiceAccountToken; tests replace it
@@ -42,12 +44,10 @@ type Plugin struct {
 	// Timeout bounds the whole lookup, verify-pull probe included. Zero
 	// or more than MaxTimeout means MaxTimeout.
 	Timeout time.Duration
-	// VerifyPull probes the requested repository with the token before
-	// answering, and shortens the cache duration when the pull is denied.
+	// VerifyPull checks with Source.CheckPull that the token may pull the
+	// requested repository, and shortens the cache duration when the
+	// registry denies it.
 	VerifyPull bool
-	// HTTPClient is used for the verify-pull probe; nil means a client that
-	// honours HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE.
-	HTTPClient *http.Client
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
 	// Log receives diagnostics; nil discards them.
@@ -122,20 +122,18 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	if username == "" {
 		username = ocir.Username
 	}
-	dur := CacheDuration(now(), cred.ExpiresAt)
+	dur := CacheDuration(now(), cred.IssuedAt, cred.ExpiresAt)
 	log.Debug("credentials obtained", "image", req.Image, "registry", cred.Registry,
 		"expires", cred.ExpiresAt.UTC().Format(time.RFC3339), "cacheDuration", dur.String(),
 		"serviceAccount", req.ServiceAccountToken != "")
 
 	if p.VerifyPull && repo != "" {
-		res := verifyPull(ctx, p.httpClient(), host, repo, username, cred.Secret)
-		log.Info("verify-pull", "image", req.Image, "result", res.String())
-		if res.denied {
-			dur = min(dur, DeniedCacheDuration)
-			p.note("warning: %s: the registry refused to let this token pull %s (%s); the IAM policy is missing or not effective yet "+
-				"(a node needs: Allow dynamic-group <group> to read repos in compartment <compartment>); "+
-				"answering with cacheDuration %s so the kubelet asks again soon", host, repo, res.detail, dur)
+		if cred.Registry == "" {
+			// checkCredential accepted it for the image's host.
+			cred.Registry, _ = registry.Host(host)
 		}
+		cred.Username = username
+		dur = p.verifyPull(ctx, log, req.Image, host, repo, cred, dur)
 	}
 
 	return EncodeResponse(req.APIVersion, Response{
@@ -200,11 +198,4 @@ func (p *Plugin) note(format string, args ...any) {
 	if p.Stderr != nil {
 		fmt.Fprintf(p.Stderr, "ocir-credential-provider: "+format+"\n", args...)
 	}
-}
-
-func (p *Plugin) httpClient() *http.Client {
-	if p.HTTPClient != nil {
-		return p.HTTPClient
-	}
-	return defaultProbeClient()
 }

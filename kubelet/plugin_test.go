@@ -254,6 +254,10 @@ func (f sourceFunc) Credential(ctx context.Context, serverURL string, opts ...oc
 	return f(ctx, serverURL, opts...)
 }
 
+func (f sourceFunc) CheckPull(context.Context, ocir.Credential, string) ocir.PullCheck {
+	return ocir.PullCheck{Detail: "sourceFunc does not check pulls"}
+}
+
 func TestRunTurnsAPanicIntoAnErrorWithEmptyStdout(t *testing.T) {
 	src := sourceFunc(func(context.Context, string, ...ocir.RequestOption) (ocir.Credential, error) { panic("boom") })
 	var stdout countingWriter
@@ -266,20 +270,32 @@ func TestRunTurnsAPanicIntoAnErrorWithEmptyStdout(t *testing.T) {
 func TestCacheDuration(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		life time.Duration
+		age  time.Duration // how long ago the token was issued; <0: IssuedAt unknown (zero)
+		life time.Duration // the token's lifetime, from issue to expiry
 		want string
 	}{
-		{"fresh 1h token", time.Hour, "45m0s"},
-		{"1h token issued 300ms ago", time.Hour - 300*time.Millisecond, "45m0s"},
-		{"fresh 20m token", 20 * time.Minute, "15m0s"},
-		{"10 minutes left", 10 * time.Minute, "5m0s"},
-		{"fresh 60s token (no expires_in)", time.Minute, "0s"},
-		{"near expiry", 4 * time.Minute, "0s"},
-		{"exactly the margin", 5 * time.Minute, "0s"},
-		{"expired", -time.Minute, "0s"},
+		{"fresh 1h token", 0, time.Hour, "45m0s"},
+		{"1h token issued 300ms ago", 300 * time.Millisecond, time.Hour, "45m0s"},
+		{"1h token 30 min old", 30 * time.Minute, time.Hour, "15m0s"},
+		{"1h token 50 min old", 50 * time.Minute, time.Hour, "0s"},
+		{"fresh 20m token", 0, 20 * time.Minute, "15m0s"},
+		{"fresh 60s token (no expires_in): margin capped at half the lifetime", 0, time.Minute, "30s"},
+		{"60s token 40s old", 40 * time.Second, time.Minute, "0s"},
+		{"expired", 2 * time.Hour, time.Hour, "0s"},
+		{"expiring now", time.Hour, time.Hour, "0s"},
+		{"zero IssuedAt: 1h left", -1, time.Hour, "45m0s"},
+		{"zero IssuedAt: 10m left", -1, 10 * time.Minute, "5m0s"},
+		{"zero IssuedAt: 60s left", -1, time.Minute, "30s"},
+		{"zero IssuedAt: expired", -1, -time.Minute, "0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := CacheDuration(now0, now0.Add(tc.life))
+			var issued time.Time
+			expires := now0.Add(tc.life)
+			if tc.age >= 0 {
+				issued = now0.Add(-tc.age)
+				expires = issued.Add(tc.life)
+			}
+			got := CacheDuration(now0, issued, expires)
 			if got.String() != tc.want {
 				t.Errorf("CacheDuration = %s, want %s", got, tc.want)
 			}

@@ -3,127 +3,47 @@ package kubelet
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 )
 
-// fakeRegistry is a loopback TLS registry with OCIR's bearer flow: /v2/
-// answers 401 with a challenge whose realm is on the registry's own host,
-// the realm trades BEARER_TOKEN:<token> for a registry token, and
-// repositories can be told to refuse pulls.
-type fakeRegistry struct {
-	srv            *httptest.Server
-	token          string          // the OCIR token the realm accepts
-	denyPull       map[string]bool // repo → tags/list answers 403 even with a valid token
-	denyExchange   map[string]bool // repo → the realm answers 403
-	public         map[string]bool // repo → anonymous 200
-	realmOverride  string          // challenge realm, when set
-	realmHits      atomic.Int32
-	tagsHits       atomic.Int32
-	sawBasicOnTags atomic.Bool
-}
-
-func newFakeRegistry(t *testing.T) *fakeRegistry {
-	r := &fakeRegistry{token: "ocir-token", denyPull: map[string]bool{}, denyExchange: map[string]bool{}, public: map[string]bool{}}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *fakeRegistry) host() string { return strings.TrimPrefix(r.srv.URL, "https://") }
-
-func (r *fakeRegistry) serve(w http.ResponseWriter, req *http.Request) {
-	switch {
-	case req.URL.Path == "/20180419/docker/token":
-		r.realmHits.Add(1)
-		user, pass, ok := req.BasicAuth()
-		if !ok || user != ocir.Username || pass != r.token {
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}`, http.StatusUnauthorized)
-			return
-		}
-		repo := strings.TrimSuffix(strings.TrimPrefix(req.URL.Query().Get("scope"), "repository:"), ":pull")
-		if r.denyExchange[repo] {
-			http.Error(w, `{"errors":[{"code":"DENIED","message":"Anonymous users are only allowed read access on public repos"}]}`, http.StatusForbidden)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"token": "reg:" + repo, "expires_in": 300})
-	case strings.HasPrefix(req.URL.Path, "/v2/") && strings.HasSuffix(req.URL.Path, "/tags/list"):
-		r.tagsHits.Add(1)
-		repo := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, "/v2/"), "/tags/list")
-		if strings.HasPrefix(req.Header.Get("Authorization"), "Basic") {
-			r.sawBasicOnTags.Store(true)
-		}
-		if r.public[repo] {
-			fmt.Fprintf(w, `{"name":%q,"tags":["latest"]}`, repo)
-			return
-		}
-		if req.Header.Get("Authorization") != "Bearer reg:"+repo {
-			realm := "https://" + r.host() + "/20180419/docker/token"
-			if r.realmOverride != "" {
-				realm = r.realmOverride
-			}
-			w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q,service=%q,scope="repository:%s:pull"`, realm, r.host(), repo))
-			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
-			return
-		}
-		if r.denyPull[repo] {
-			http.Error(w, `{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`, http.StatusForbidden)
-			return
-		}
-		fmt.Fprintf(w, `{"name":%q,"tags":["latest"]}`, repo)
-	default:
-		http.NotFound(w, req)
-	}
-}
+// The registry probe itself is ocir.(*Provider).CheckPull, tested in ocir
+// (TestCheckPull) and end to end in test/kubelet; here only the plugin's
+// decision on its verdict.
 
 func TestVerifyPull(t *testing.T) {
-	reg := newFakeRegistry(t)
-	reg.denyPull["ns/nopolicy"] = true
-	reg.denyExchange["ns/noexchange"] = true
-	reg.public["ns/public"] = true
-
-	other := newFakeRegistry(t) // a foreign realm must never see the token
-
 	for _, tc := range []struct {
 		name       string
-		repo       string
-		realm      string
-		token      string
+		pull       ocir.PullCheck
 		wantDur    time.Duration
 		wantStderr string
 	}{
-		{name: "allowed repository keeps the full cache duration", repo: "ns/app", wantDur: 45 * time.Minute},
-		{name: "403 on pull shortens the cache duration", repo: "ns/nopolicy", wantDur: DeniedCacheDuration, wantStderr: "not effective yet"},
-		{name: "403 at the token exchange shortens the cache duration", repo: "ns/noexchange", wantDur: DeniedCacheDuration, wantStderr: "Anonymous users"},
-		{name: "rejected token shortens the cache duration", repo: "ns/app", token: "wrong", wantDur: DeniedCacheDuration, wantStderr: "refused"},
-		{name: "public repository needs no exchange", repo: "ns/public", wantDur: 45 * time.Minute},
-		{name: "foreign realm is not followed", repo: "ns/app", realm: other.srv.URL + "/20180419/docker/token", wantDur: 45 * time.Minute},
-		{name: "plain-HTTP realm is not followed", repo: "ns/app", realm: "http://" + reg.host() + "/20180419/docker/token", wantDur: 45 * time.Minute},
+		{name: "allowed keeps the full cache duration",
+			pull: ocir.PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 1}, wantDur: 45 * time.Minute},
+		{name: "public repository keeps the full cache duration",
+			pull: ocir.PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository"}, wantDur: 45 * time.Minute},
+		{name: "403 shortens the cache duration",
+			pull:    ocir.PullCheck{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED requested access to the resource is denied"},
+			wantDur: DeniedCacheDuration, wantStderr: "requested access to the resource is denied"},
+		{name: "401 shortens the cache duration",
+			pull:    ocir.PullCheck{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized: UNAUTHORIZED bad credentials"},
+			wantDur: DeniedCacheDuration, wantStderr: "not effective yet"},
+		{name: "unreachable registry leaves the answer unchanged",
+			pull: ocir.PullCheck{Detail: "registry unreachable: connection refused"}, wantDur: 45 * time.Minute},
+		{name: "server error leaves the answer unchanged",
+			pull: ocir.PullCheck{Status: 500, Detail: "anonymous request: 500 Internal Server Error"}, wantDur: 45 * time.Minute},
+		{name: "foreign realm leaves the answer unchanged",
+			pull: ocir.PullCheck{Detail: "token realm evil.example is not on iad.ocir.io; not sending the OCIR token there"}, wantDur: 45 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg.realmOverride = tc.realm
-			tok := token(reg.host(), now0, time.Hour)
-			tok.Secret = reg.token
-			if tc.token != "" {
-				tok.Secret = tc.token
-			}
-			image := reg.host() + "/" + tc.repo
+			image := "iad.ocir.io/ns/app"
+			tok := token("iad.ocir.io", now0, time.Hour)
+			src := &fakeSource{t: t, want: image, cred: tok, pull: &tc.pull}
 			var stderr bytes.Buffer
-			p := &Plugin{
-				Source:     &fakeSource{t: t, want: image, cred: tok},
-				VerifyPull: true,
-				HTTPClient: reg.srv.Client(),
-				Now:        func() time.Time { return now0 },
-				Stderr:     &stderr,
-			}
+			p := &Plugin{Source: src, VerifyPull: true, Now: func() time.Time { return now0 }, Stderr: &stderr}
 			var stdout countingWriter
 			if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", image)), &stdout); err != nil {
 				t.Fatal(err)
@@ -132,78 +52,88 @@ func TestVerifyPull(t *testing.T) {
 			if dur == nil || *dur != tc.wantDur {
 				t.Errorf("cacheDuration %v, want %v", dur, tc.wantDur)
 			}
-			if auth[reg.host()][1] != tok.Secret {
+			if auth["iad.ocir.io"][1] != tok.Secret {
 				t.Errorf("auth %v lacks the token", auth)
+			}
+			if len(src.checked) != 1 || src.checked[0].repo != "ns/app" || src.checked[0].cred != tok {
+				t.Errorf("CheckPull calls %+v, want one for ns/app with the issued credential", src.checked)
 			}
 			if tc.wantStderr == "" && stderr.Len() > 0 {
 				t.Errorf("unexpected stderr %q", stderr.String())
 			}
-			if !strings.Contains(stderr.String(), tc.wantStderr) {
-				t.Errorf("stderr %q does not say %q", stderr.String(), tc.wantStderr)
+			if tc.wantStderr != "" {
+				for _, want := range []string{tc.wantStderr, "refused to let this token pull ns/app", "cacheDuration 2m0s"} {
+					if !strings.Contains(stderr.String(), want) {
+						t.Errorf("stderr %q does not say %q", stderr.String(), want)
+					}
+				}
 			}
 			if strings.Contains(stderr.String(), tok.Secret) {
 				t.Errorf("stderr leaks the token")
 			}
 		})
 	}
-	if other.realmHits.Load() != 0 {
-		t.Errorf("a foreign realm received %d token exchanges", other.realmHits.Load())
-	}
-	if reg.sawBasicOnTags.Load() {
-		t.Error("basic credentials were sent to tags/list on a bearer registry")
+}
+
+func TestVerifyPullChecksTheCanonicalRegistry(t *testing.T) {
+	// The auth key stays the host as written; the check goes to the
+	// canonical host, also when the source left Registry empty.
+	for _, registry := range []string{"iad.ocir.io", ""} {
+		image := "IAD.ocir.io:443/ns/deep/app:1.0"
+		cred := token("iad.ocir.io", now0, time.Hour)
+		cred.Registry, cred.Username = registry, ""
+		src := &fakeSource{t: t, want: image, cred: cred, pull: &ocir.PullCheck{Allowed: true}}
+		p := &Plugin{Source: src, VerifyPull: true, Now: func() time.Time { return now0 }}
+		var stdout bytes.Buffer
+		if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", image)), &stdout); err != nil {
+			t.Fatal(err)
+		}
+		if len(src.checked) != 1 {
+			t.Fatalf("CheckPull calls %+v", src.checked)
+		}
+		if c := src.checked[0]; c.repo != "ns/deep/app" || c.cred.Registry != "iad.ocir.io" || c.cred.Username != ocir.Username || c.cred.Secret != cred.Secret {
+			t.Errorf("Registry %q: CheckPull(%+v, %q)", registry, c.cred, c.repo)
+		}
+		if _, _, _, auth := decodeResponse(t, stdout.String()); auth["IAD.ocir.io:443"][1] != cred.Secret {
+			t.Errorf("auth %v", auth)
+		}
 	}
 }
 
-func TestVerifyPullNeverCostsTheCredentials(t *testing.T) {
-	// Unreachable registry: the probe fails, the answer stands.
-	image := "127.0.0.1:1/ns/app"
-	cred := token("127.0.0.1:1", now0, time.Hour)
-	p := &Plugin{Source: &fakeSource{t: t, want: image, cred: cred}, VerifyPull: true, Now: func() time.Time { return now0 }}
-	var stdout bytes.Buffer
-	if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1beta1", image)), &stdout); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, dur, _ := decodeResponse(t, stdout.String()); dur == nil || *dur != 45*time.Minute {
-		t.Errorf("cacheDuration %v", dur)
+func TestVerifyPullOnlyWhenAsked(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		image  string
+		verify bool
+	}{
+		{"flag off", "iad.ocir.io/ns/app", false},
+		{"no repository", "iad.ocir.io", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &fakeSource{t: t, want: tc.image, cred: token("iad.ocir.io", now0, time.Hour)} // pull nil: CheckPull fails the test
+			p := &Plugin{Source: src, VerifyPull: tc.verify, Now: func() time.Time { return now0 }}
+			var stdout bytes.Buffer
+			if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", tc.image)), &stdout); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, dur, _ := decodeResponse(t, stdout.String()); dur == nil || *dur != 45*time.Minute {
+				t.Errorf("cacheDuration %v", dur)
+			}
+		})
 	}
 }
 
 func TestVerifyPullNeverExtendsAShortDuration(t *testing.T) {
-	reg := newFakeRegistry(t)
-	reg.denyPull["ns/app"] = true
-	image := reg.host() + "/ns/app"
-	cred := token(reg.host(), now0, 6*time.Minute) // 1m of cache left
-	cred.Secret = reg.token
-	p := &Plugin{Source: &fakeSource{t: t, want: image, cred: cred}, VerifyPull: true, HTTPClient: reg.srv.Client(), Now: func() time.Time { return now0 }}
+	image := "iad.ocir.io/ns/app"
+	cred := token("iad.ocir.io", now0.Add(-14*time.Minute), 20*time.Minute) // 6m left, 5m margin: 1m of cache
+	src := &fakeSource{t: t, want: image, cred: cred, pull: &ocir.PullCheck{Denied: true, Status: 403, Detail: "denied"}}
+	p := &Plugin{Source: src, VerifyPull: true, Now: func() time.Time { return now0 }}
 	var stdout bytes.Buffer
 	if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", image)), &stdout); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, dur, _ := decodeResponse(t, stdout.String()); dur == nil || *dur != time.Minute {
 		t.Errorf("cacheDuration %v, want 1m", dur)
-	}
-}
-
-func TestParseChallenge(t *testing.T) {
-	for _, tc := range []struct {
-		in     string
-		scheme string
-		params map[string]string
-	}{
-		{`Bearer realm="https://iad.ocir.io/20180419/docker/token",service="iad.ocir.io",scope="repository:a/b:pull"`,
-			"bearer", map[string]string{"realm": "https://iad.ocir.io/20180419/docker/token", "service": "iad.ocir.io", "scope": "repository:a/b:pull"}},
-		{`Basic realm="x"`, "basic", map[string]string{"realm": "x"}},
-		{`Bearer realm="a,b", scope="repository:x:pull,push"`, "bearer", map[string]string{"realm": "a,b", "scope": "repository:x:pull,push"}},
-		{`Bearer realm="q\"uote"`, "bearer", map[string]string{"realm": `q"uote`}},
-		{`Bearer realm=unquoted,service=s`, "bearer", map[string]string{"realm": "unquoted", "service": "s"}},
-		{``, "", map[string]string{}},
-		{`Bearer realm="unterminated`, "bearer", map[string]string{"realm": "unterminated"}},
-		{`Bearer =x`, "bearer", map[string]string{}},
-	} {
-		scheme, params := parseChallenge(tc.in)
-		if scheme != tc.scheme || fmt.Sprint(params) != fmt.Sprint(tc.params) {
-			t.Errorf("parseChallenge(%q) = %q %v, want %q %v", tc.in, scheme, params, tc.scheme, tc.params)
-		}
 	}
 }
 
