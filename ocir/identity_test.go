@@ -211,9 +211,9 @@ func TestInheritedSessionTokenDoesNotHijackAPIKeyProfile(t *testing.T) {
 func TestClassifySDKError(t *testing.T) {
 	for msg, want := range map[string]error{
 		"failed to get security token: Status: 401 NotAuthenticated": ErrAuth,
-		"please ensure the cluster type is enhanced: Status: 403":     ErrAuth,
-		"failed to get a Workload Identity token. Status: 500":        ErrTransient,
-		"connection reset by peer":                                    ErrTransient,
+		"please ensure the cluster type is enhanced: Status: 403":    ErrAuth,
+		"failed to get a Workload Identity token. Status: 500":       ErrTransient,
+		"connection reset by peer":                                   ErrTransient,
 	} {
 		if got := classifySDKError(errors.New(msg)); got != want {
 			t.Errorf("%q → %v, want %v", msg, got, want)
