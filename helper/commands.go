@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,28 +19,47 @@ func (a *app) tokenCommand() *cli.Command {
 	}
 }
 
-func (a *app) token(c *cli.Context) error {
+// target is what token and doctor share: at most one registry[/repository]
+// argument (default: the profile's region), a provider, and the recognised
+// registry.
+type target struct {
+	p    Provider
+	host string
+	repo string
+	reg  registry.Registry
+}
+
+func (a *app) target(c *cli.Context, what string) (target, error) {
 	if c.NArg() > 1 {
-		return usagef("token takes at most one argument: the registry")
+		return target{}, usagef("%s takes at most one argument: %s", c.Command.Name, what)
 	}
 	p, err := a.setup()
 	if err != nil {
-		return err
+		return target{}, err
 	}
 	arg := c.Args().First()
 	if arg == "" {
 		if arg, err = a.defaultRegistry(); err != nil {
-			return err
+			return target{}, err
 		}
 	}
-	host, _, err := parseTarget(arg)
+	host, repo, err := parseTarget(arg)
 	if err != nil {
-		return usagef("%s: %w", arg, err)
+		return target{}, usagef("%s: %w", arg, err)
 	}
-	if _, err := p.Registry(host); err != nil {
-		return usagef("%s is not an OCIR registry host: %w", host, err)
+	reg, err := p.Registry(host)
+	if err != nil {
+		return target{}, usagef("%s is not an OCIR registry host: %w", host, err)
 	}
-	cred, err := p.Credential(c.Context, host)
+	return target{p: p, host: host, repo: repo, reg: reg}, nil
+}
+
+func (a *app) token(c *cli.Context) error {
+	t, err := a.target(c, "the registry")
+	if err != nil {
+		return err
+	}
+	cred, err := t.p.Credential(c.Context, t.host)
 	if err != nil {
 		return err
 	}

@@ -65,27 +65,11 @@ func (r *report) fix(format string, args ...any) {
 }
 
 func (a *app) doctor(c *cli.Context) error {
-	if c.NArg() > 1 {
-		return usagef("doctor takes at most one argument: registry[/repository]")
-	}
-	p, err := a.setup()
+	t, err := a.target(c, "registry[/repository]")
 	if err != nil {
 		return err
 	}
-	arg := c.Args().First()
-	if arg == "" {
-		if arg, err = a.defaultRegistry(); err != nil {
-			return err
-		}
-	}
-	host, repo, err := parseTarget(arg)
-	if err != nil {
-		return usagef("%s: %w", arg, err)
-	}
-	reg, err := p.Registry(host)
-	if err != nil {
-		return usagef("%s is not an OCIR registry host: %w", host, err)
-	}
+	p, host, repo, reg := t.p, t.host, t.repo, t.reg
 	ctx := c.Context
 	r := &report{out: a.env.Stdout}
 	now := a.env.Now()

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -39,24 +38,8 @@ func (e *Emulator) serveFederation(w http.ResponseWriter, r *http.Request) {
 		writeOCIError(w, r, http.StatusNotFound, "NotAuthorizedOrNotFound", "ocir-emulator: the auth service only implements POST "+federationPath)
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeOCIError(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "only POST is supported")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeOCIError(w, r, http.StatusBadRequest, "InvalidParameter", "cannot read body")
-		return
-	}
-	sig, err := parseSignature(r.Header.Get("Authorization"))
-	if err != nil {
-		e.logf("emulator: federation: %v", err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
-		return
-	}
-	if err := checkDate(r, sig, e.now()); err != nil {
-		e.refuseDate(w, r, "federation", err)
+	body, sig, ok := e.readSigned(w, r, http.MethodPost, "federation")
+	if !ok {
 		return
 	}
 	var req federationRequest

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -182,4 +183,31 @@ func checkDate(r *http.Request, p *signatureParams, now time.Time) error {
 		return errClockSkew
 	}
 	return nil
+}
+
+// readSigned is the common front of every signed endpoint: the method, the
+// body (bounded), a parseable signature header and a Date within the
+// allowed skew. On failure it has answered the request and returns false.
+func (e *Emulator) readSigned(w http.ResponseWriter, r *http.Request, method, what string) ([]byte, *signatureParams, bool) {
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		writeOCIError(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "only "+method+" is supported")
+		return nil, nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeOCIError(w, r, http.StatusBadRequest, "InvalidParameter", "cannot read body")
+		return nil, nil, false
+	}
+	sig, err := parseSignature(r.Header.Get("Authorization"))
+	if err != nil {
+		e.logf("emulator: %s: %v", what, err)
+		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		return nil, nil, false
+	}
+	if err := checkDate(r, sig, e.now()); err != nil {
+		e.refuseDate(w, r, what, err)
+		return nil, nil, false
+	}
+	return body, sig, true
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -95,24 +94,8 @@ func (e *Emulator) serveSignedToken(w http.ResponseWriter, r *http.Request) {
 	if e.injectFault(w, r, endpointToken) {
 		return
 	}
-	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
-		writeOCIError(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is supported")
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeOCIError(w, r, http.StatusBadRequest, "InvalidParameter", "cannot read body")
-		return
-	}
-	sig, err := parseSignature(r.Header.Get("Authorization"))
-	if err != nil {
-		e.logf("emulator: token: %v", err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
-		return
-	}
-	if err := checkDate(r, sig, e.now()); err != nil {
-		e.refuseDate(w, r, "token", err)
+	body, sig, ok := e.readSigned(w, r, http.MethodGet, "token")
+	if !ok {
 		return
 	}
 	pub, kind, principal, err := e.resolveKey(sig.keyID)
