@@ -343,6 +343,7 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 	}
 	if all {
 		p.state.metadataMemo = nil
+		p.state.failures = map[string]failureMemo{}
 	}
 	p.state.mu.Unlock()
 	if p.cacheDir == "" {
@@ -360,7 +361,13 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 		if err != nil {
 			continue
 		}
-		if filepath.Base(path) != metadataMemoFile || !all {
+		base := filepath.Base(path)
+		if all && strings.HasPrefix(base, failureMemoPrefix) {
+			var m failureMemo
+			if json.Unmarshal(raw, &m) != nil || m.Key == "" {
+				continue
+			}
+		} else if base != metadataMemoFile || !all {
 			e, err := decodeEntry(raw)
 			if err != nil || filepath.Base(path) != entryName(e.Key, e.Registry) || !match(e) {
 				continue

@@ -23,6 +23,7 @@ type state struct {
 	entries      map[string]*cacheEntry // memory cache by entry file name
 	metadataMemo *metadataMemo
 	keys         map[string]common.KeyProvider // built token-based principals by identity key
+	failures     map[string]failureMemo        // slow failures by memo file name
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -42,6 +43,7 @@ func newState() *state {
 	return &state{
 		entries:      map[string]*cacheEntry{},
 		keys:         map[string]common.KeyProvider{},
+		failures:     map[string]failureMemo{},
 		probeTimeout: metadataProbeTimeout,
 		dmiPath:      chassisAssetTagPath,
 	}
@@ -113,6 +115,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
+	if m, ok := p.recentFailure(id.cacheKey); ok && !req.forceRefresh {
+		return p.staleOr(id, reg, m.error(reg.Host))
+	}
 	// One process fetches; the others wait here and then find its result.
 	lock, err := p.lockEntry(ctx, id.cacheKey, reg.Host)
 	if err != nil {
@@ -127,10 +132,15 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
+	started := time.Now()
 	e, err := p.fetchToken(ctx, reg, id)
 	if err != nil {
+		if errors.Is(err, ErrTransient) {
+			p.rememberFailure(id.cacheKey, err, time.Since(started))
+		}
 		return p.staleOr(id, reg, err)
 	}
+	p.forgetFailure(id.cacheKey)
 	p.storeEntry(e)
 	p.log.Debug("new token", "registry", reg.Host, "identity", id.describe, "expires", e.ExpiresAt)
 	return toCredential(e), nil

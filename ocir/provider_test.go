@@ -838,3 +838,43 @@ func TestParseChallenge(t *testing.T) {
 		parseChallenge(h) // must not panic
 	}
 }
+
+func TestSlowFailureIsRememberedBriefly(t *testing.T) {
+	w := startWorld(t)
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Hang: true})
+	clk := &fakeClock{t: time.Now()}
+	newP := func() *Provider { return w.provider(WithTimeout(time.Second), WithClock(clk.now)) }
+	if _, err := newP().Credential(context.Background(), "iad.ocir.io"); !errors.Is(err, ErrTransient) {
+		t.Fatalf("first err = %v", err)
+	}
+	attempts := w.e.Count("token-attempts")
+	// Another process, another registry of the same identity: answered at
+	// once from the memo instead of waiting out the timeout again.
+	_, err := newP().Credential(context.Background(), "ocir.us-ashburn-1.oci.oraclecloud.com")
+	if !errors.Is(err, ErrTransient) || !strings.Contains(err.Error(), "remembered") {
+		t.Fatalf("second err = %v", err)
+	}
+	if n := w.e.Count("token-attempts"); n != attempts {
+		t.Errorf("token attempts %d → %d: the failure was not remembered", attempts, n)
+	}
+	// After the memo expires (or the cache is cleared) it tries again.
+	w.e.ClearFaults()
+	clk.advance(w, failureMemoTTL+time.Second)
+	mustCredential(t, newP(), "iad.ocir.io")
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Hang: true})
+	newP().Credential(context.Background(), "fra.ocir.io")
+	if err := newP().Clear(); err != nil {
+		t.Fatal(err)
+	}
+	w.e.ClearFaults()
+	mustCredential(t, newP(), "fra.ocir.io")
+}
+
+func TestQuickFailuresAreNotRemembered(t *testing.T) {
+	w := startWorld(t)
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 404, Count: 1})
+	if _, err := w.provider().Credential(context.Background(), "iad.ocir.io"); err == nil {
+		t.Fatal("404 succeeded")
+	}
+	mustCredential(t, w.provider(), "iad.ocir.io")
+}
