@@ -55,7 +55,10 @@ func WithTimeout(d time.Duration) Option { return func(p *Provider) { p.timeout 
 // WithConfig sets the parsed config file (rules and mirrors).
 func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } }
 
-// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*).
+// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*),
+// proxies and trust roots. The OCI SDK's own principal constructors
+// (instance, resource, OKE workload identity) still read the process
+// environment for the variables they document.
 func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
 
 // WithRegions sets the region table; the default is the SDK's regions plus
