@@ -2,6 +2,7 @@ package helper
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 // ModulePath is printed by the version command.
@@ -380,23 +383,65 @@ func (a *app) protocol(c *cli.Context, action string) error {
 	}
 	p, err := a.setup()
 	if err != nil {
-		if action == "list" {
-			// list never fails: an unusable setup simply lists nothing.
-			a.log.Warn("list: listing nothing", "err", err)
-			fmt.Fprintln(stdout, "{}")
-			return nil
-		}
-		fmt.Fprintf(stdout, "%s: %s\n", ProgramName, oneLine(err.Error()))
-		if errors.As(err, new(usageError)) {
-			return exitCode(ExitUsage)
-		}
-		return exitCode(ExitFailure)
+		return a.protocolSetupFailed(action, err)
 	}
 	h := New(p, WithContext(c.Context), WithOnError(a.onError), WithStderr(a.env.Stderr), WithLogger(a.log), WithClock(a.env.Now))
 	if code := h.Serve(action, a.env.Stdin, stdout); code != ExitOK {
 		return exitCode(code)
 	}
 	return nil
+}
+
+// protocolSetupFailed answers a protocol action when the settings
+// (OCIR_* variables, global flags, the config file) are unusable. Only get
+// really needs them; the other actions must not break the client over them.
+func (a *app) protocolSetupFailed(action string, err error) error {
+	stderr := a.env.Stderr
+	msg := fmt.Sprintf("%s: %s", ProgramName, oneLine(err.Error()))
+	switch action {
+	case credentials.ActionList:
+		// list never fails: an unusable setup simply lists nothing.
+		a.log.Warn("list: listing nothing", "err", err)
+		fmt.Fprintln(a.env.Stdout, "{}")
+		return nil
+	case credentials.ActionErase:
+		// Nothing was stored, so `docker logout` has nothing to fail
+		// over; the cached token, if any, stays.
+		fmt.Fprintf(stderr, "%s; the cached token was not dropped\n", msg)
+		return nil
+	case credentials.ActionStore:
+		// `docker login` to an OCIR host must never break: recognise the
+		// host without the settings (the compiled-in region table) and
+		// accept the login, telling the user what will fail later.
+		if host, ok := storeHostIsOCIR(a.env.Stdin); ok {
+			fmt.Fprintf(stderr, "%s; accepting the login to %s anyway (nothing is stored), but getting a token will fail until this is fixed\n", msg, host)
+			return nil
+		}
+	}
+	// The same line on stderr: the docker CLI hides a failing helper's
+	// stdout, so stderr is the only place its user can see why.
+	fmt.Fprintln(a.env.Stdout, msg)
+	fmt.Fprintln(stderr, msg)
+	if errors.As(err, new(usageError)) {
+		return exitCode(ExitUsage)
+	}
+	return exitCode(ExitFailure)
+}
+
+// storeHostIsOCIR reads the credentials a store action receives and
+// reports whether their server URL names a host of the compiled-in region
+// table. Anything unreadable is not.
+func storeHostIsOCIR(stdin io.Reader) (string, bool) {
+	var c credentials.Credentials
+	if err := json.NewDecoder(io.LimitReader(stdin, maxStdin)).Decode(&c); err != nil {
+		return "", false
+	}
+	host, err := registry.Host(c.ServerURL)
+	if err != nil {
+		return "", false
+	}
+	reg, ok := registry.DefaultTable().Recognize(host)
+	return reg.Host, ok
 }
 
 // setup is the common start of the non-protocol commands.

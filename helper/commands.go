@@ -74,6 +74,14 @@ func (a *app) cacheCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cache",
 		Usage: "inspect or clear the token cache",
+		// Without a known subcommand, cache is a usage error (exit 2), not
+		// help on stdout with exit 0.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return usagef("cache needs a subcommand: clear or list")
+			}
+			return usagef("cache: unknown subcommand %q (want clear or list)", c.Args().First())
+		},
 		Subcommands: []*cli.Command{
 			{Name: "clear", Usage: "remove every cached token", Action: a.cacheClear},
 			{Name: "list", Usage: "list cached tokens (not the tokens themselves)", Action: a.cacheList},

@@ -223,28 +223,58 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 
 // applyCredHelpers edits doc and describes each change; notes are things
 // the user should know that were deliberately not changed or overwritten.
+//
+// Existing credHelpers keys are matched by the host they name, not by
+// their spelling: "IAD.OCIR.IO" or "https://iad.ocir.io" is iad.ocir.io,
+// so it is neither duplicated on add nor left behind on remove.
 func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (changes, notes []string, err error) {
 	for _, h := range hosts {
-		if remove {
-			removed, other, err := doc.RemoveCredHelper(h, HelperSuffix)
-			if err != nil {
-				return nil, nil, err
+		entries, err := doc.CredHelpers()
+		if err != nil {
+			return nil, nil, err
+		}
+		var same []dockerconfig.Entry // the entries for h, however spelled
+		for _, e := range entries {
+			if e.Host == h {
+				same = append(same, e)
+			} else if eh, err := registry.Host(e.Host); err == nil && eh == h {
+				same = append(same, e)
 			}
-			if removed {
-				changes = append(changes, fmt.Sprintf("removed credHelpers %q", h))
-			} else if other != "" {
-				notes = append(notes, fmt.Sprintf("left credHelpers %q: %q alone: it belongs to another helper", h, other))
+		}
+		if remove {
+			for _, e := range same {
+				removed, other, err := doc.RemoveCredHelper(e.Host, HelperSuffix)
+				if err != nil {
+					return nil, nil, err
+				}
+				if removed {
+					changes = append(changes, fmt.Sprintf("removed credHelpers %q", e.Host))
+				} else if other != "" {
+					notes = append(notes, fmt.Sprintf("left credHelpers %q: %q alone: it belongs to another helper", e.Host, other))
+				}
 			}
 			continue
 		}
-		prev, changed, err := doc.SetCredHelper(h, HelperSuffix)
+		// The entry to use: one that already points here, else the exact
+		// key, else the first other spelling of the host (so no second
+		// entry for it appears), else a new one.
+		key := h
+		if i := slices.IndexFunc(same, func(e dockerconfig.Entry) bool { return e.Helper == HelperSuffix }); i >= 0 {
+			key = same[i].Host
+		} else if len(same) > 0 && !slices.ContainsFunc(same, func(e dockerconfig.Entry) bool { return e.Host == h }) {
+			key = same[0].Host
+		}
+		if key != h {
+			notes = append(notes, fmt.Sprintf("credHelpers %q is taken as %s; the docker CLI matches keys as written, so images named %s/… use the helper only once the key is spelled %q", key, h, h, h))
+		}
+		prev, changed, err := doc.SetCredHelper(key, HelperSuffix)
 		if err != nil {
 			return nil, nil, err
 		}
 		switch {
 		case !changed:
 		case prev != "":
-			changes = append(changes, fmt.Sprintf("changed credHelpers %q: %q -> %q", h, prev, HelperSuffix))
+			changes = append(changes, fmt.Sprintf("changed credHelpers %q: %q -> %q", key, prev, HelperSuffix))
 			notes = append(notes, fmt.Sprintf("%s used helper %q before; it now uses %q", h, prev, HelperSuffix))
 		default:
 			changes = append(changes, fmt.Sprintf("added credHelpers %q: %q", h, HelperSuffix))

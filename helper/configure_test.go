@@ -26,7 +26,9 @@ const goldenDir = "../test/testdata/configure-docker"
 //	oci-config  an OCI config file; OCI_CLI_CONFIG_FILE points at it
 //	before.json content of the target before the run (absent: no file)
 //	target      the edited file relative to $DIR (default docker/config.json)
-//	link        make target a symlink to this path (relative to $DIR); before.json goes there
+//	dir-link    make the directory of target a symlink to this directory (relative to $DIR)
+//	link        make target a symlink to this path (relative to $DIR; the link text is
+//	            relative to the real directory of target); before.json goes there
 //	mode        octal permissions of the file before the run
 //	after.json  expected content afterwards (absent: byte-identical to before)
 //	after-mode  expected octal permissions afterwards
@@ -111,16 +113,17 @@ func (c goldenCase) prepare(t *testing.T, scratch string) (args []string, env ma
 	}
 	target = filepath.Join(scratch, rel)
 	contentAt := target
+	realDir := filepath.Dir(target)
+	if dl, ok := c.read(t, "dir-link"); ok {
+		realDir = filepath.Join(scratch, strings.TrimSpace(dl))
+		mkdir(t, realDir)
+		mkdir(t, filepath.Dir(filepath.Dir(target)))
+		symlinkRel(t, realDir, filepath.Dir(target))
+	}
 	if link, ok := c.read(t, "link"); ok {
 		contentAt = filepath.Join(scratch, strings.TrimSpace(link))
-		mkdir(t, filepath.Dir(target))
-		rl, err := filepath.Rel(filepath.Dir(target), contentAt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(rl, target); err != nil {
-			t.Fatal(err)
-		}
+		mkdir(t, realDir)
+		symlinkRel(t, contentAt, filepath.Join(realDir, filepath.Base(target)))
 	}
 	if before, ok := c.read(t, "before.json"); ok {
 		mkdir(t, filepath.Dir(contentAt))
@@ -140,6 +143,19 @@ func (c goldenCase) prepare(t *testing.T, scratch string) (args []string, env ma
 		}
 	}
 	return args, env, target
+}
+
+// symlinkRel makes link a symlink to dest, with a link text relative to
+// the directory holding link.
+func symlinkRel(t *testing.T, dest, link string) {
+	t.Helper()
+	rl, err := filepath.Rel(filepath.Dir(link), dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rl, link); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mkdir(t *testing.T, d string) {
@@ -194,14 +210,23 @@ func (c goldenCase) check(t *testing.T, scratch, target string, code int, stdout
 			t.Errorf("mode %s, want %s", got, strings.TrimSpace(m))
 		}
 	}
+	if _, ok := c.read(t, "dir-link"); ok {
+		if st, err := os.Lstat(filepath.Dir(target)); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("the directory symlink %s was replaced (%v)", filepath.Dir(target), err)
+		}
+	}
 	if _, ok := c.read(t, "link"); ok {
 		if st, err := os.Lstat(target); err != nil || st.Mode()&fs.ModeSymlink == 0 {
-			t.Errorf("the symlink %s was replaced by a file", target)
+			t.Errorf("the symlink %s was replaced by a file (%v)", target, err)
 		}
 	}
 	// No temporary files may be left behind, whatever the outcome.
 	_ = filepath.WalkDir(scratch, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.Contains(d.Name(), ".tmp-") {
+		if err != nil {
+			t.Errorf("walk %s: %v", p, err)
+			return nil
+		}
+		if strings.Contains(d.Name(), ".tmp-") {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 		return nil
@@ -211,7 +236,12 @@ func (c goldenCase) check(t *testing.T, scratch, target string, code int, stdout
 func TestConfigureDockerGolden(t *testing.T) {
 	for _, c := range goldenCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			scratch := t.TempDir()
+			// Without symlinks in its own path (macOS /var), so that the
+			// resolved paths in the output are under $DIR.
+			scratch, err := filepath.EvalSymlinks(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
 			args, env, target := c.prepare(t, scratch)
 			vars := env
 			var stdout, stderr bytes.Buffer

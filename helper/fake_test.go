@@ -29,6 +29,7 @@ type fakeProvider struct {
 	explanation ocir.Explanation
 	explainErr  error
 	pull        *ocir.PullCheck // answered by CheckPull; nil fails the test
+	registryErr error           // returned by Registry for every host when set
 
 	credentialCalls []string // canonical hosts
 	pullChecks      []string // registry/repository, with the secret sent
@@ -43,6 +44,9 @@ func newFake(t testing.TB) *fakeProvider {
 }
 
 func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
+	if f.registryErr != nil {
+		return registry.Registry{}, f.registryErr
+	}
 	host, err := registry.Host(serverURL)
 	if err != nil {
 		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Err: err}

@@ -212,10 +212,34 @@ func (h *Helper) Add(c *credentials.Credentials) error {
 	}
 	reg, err := h.src.Registry(c.ServerURL)
 	if err != nil {
-		return fmt.Errorf("%s cannot store credentials for %s: %w", ProgramName, oneLine(c.ServerURL), ErrUseCredHelpers)
+		if isNotOCIR(err) && !looksLikeOCIR(c.ServerURL) {
+			return fmt.Errorf("%s cannot store credentials for %s: %w", ProgramName, oneLine(c.ServerURL), ErrUseCredHelpers)
+		}
+		// An OCIR-looking host that was not recognised (a mistyped
+		// region, a mirror with a bad tokenURL, unreadable region
+		// metadata): credsStore is not the problem, so say what is.
+		return fmt.Errorf("%s cannot accept the login for %s: %w", ProgramName, oneLine(c.ServerURL), err)
 	}
 	h.log.Info("not storing login: OCIR tokens are obtained from the OCI identity on demand", "registry", reg.Host)
 	return nil
+}
+
+// looksLikeOCIR reports whether serverURL names a host of the compiled-in
+// region table or has the shape of an OCIR host name (*.ocir.io,
+// ocir.<region>.oci.<domain>), whether or not the provider recognised it.
+func looksLikeOCIR(serverURL string) bool {
+	host, err := registry.Host(serverURL)
+	if err != nil {
+		return false
+	}
+	if _, ok := registry.DefaultTable().Recognize(host); ok {
+		return true
+	}
+	if strings.HasSuffix(host, ".ocir.io") {
+		return true
+	}
+	labels := strings.SplitN(host, ".", 4)
+	return len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci"
 }
 
 // Delete always succeeds (nothing was stored) and drops the cached token,

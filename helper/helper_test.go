@@ -224,13 +224,113 @@ func TestInvalidEnvironmentIsAUsageErrorReportedOnStdout(t *testing.T) {
 		if r.code != 2 || !strings.HasPrefix(r.stdout, "docker-credential-ocir: OCIR_") || strings.Count(r.stdout, "\n") != 1 {
 			t.Errorf("%v: got %+v", env, r)
 		}
+		// The docker CLI hides a failing helper's stdout: the same line
+		// must be on stderr.
+		if !strings.Contains(r.stderr, r.stdout) {
+			t.Errorf("%v: stderr %q does not repeat %q", env, r.stderr, r.stdout)
+		}
 	}
 }
 
 func TestBrokenConfigFileFailsGetWithTheReason(t *testing.T) {
 	r := runMain(t, newFake(t), map[string]string{"OCIR_CONFIG": "/nonexistent/config.yaml"}, "iad.ocir.io", "get")
-	if r.code != 1 || !strings.Contains(r.stdout, "/nonexistent/config.yaml") {
+	if r.code != 1 || !strings.Contains(r.stdout, "/nonexistent/config.yaml") || strings.Count(r.stdout, "\n") != 1 {
 		t.Fatalf("got %+v", r)
+	}
+	if !strings.Contains(r.stderr, r.stdout) {
+		t.Errorf("stderr %q does not repeat %q", r.stderr, r.stdout)
+	}
+}
+
+// brokenSettings are settings that make the provider unusable; each
+// names the problem (want) the user must be told.
+var brokenSettings = []struct {
+	env  map[string]string
+	want string
+}{
+	{map[string]string{"OCIR_CONFIG": "/nonexistent/config.yaml"}, "/nonexistent/config.yaml"},
+	{map[string]string{"OCIR_TIMEOUT": "soon"}, "OCIR_TIMEOUT"},
+	{map[string]string{"OCIR_CACHE": "maybe"}, "OCIR_CACHE"},
+	{map[string]string{"OCIR_LOG_LEVEL": "loud"}, "OCIR_LOG_LEVEL"},
+}
+
+// docker login must never break: with unusable settings, store still
+// accepts OCIR hosts (recognised by the compiled-in region table) and says
+// on stderr what is wrong.
+func TestStoreAcceptsOCIRLoginsEvenWithBrokenSettings(t *testing.T) {
+	for _, tc := range brokenSettings {
+		for _, url := range []string{"iad.ocir.io", "https://ocir.us-ashburn-1.oci.oraclecloud.com/v2/"} {
+			f := newFake(t)
+			r := runMain(t, f, tc.env, `{"ServerURL":"`+url+`","Username":"BEARER_TOKEN","Secret":"s3cret"}`, "store")
+			if r.code != 0 || r.stdout != "" {
+				t.Errorf("%v %s: got %+v", tc.env, url, r)
+			}
+			if !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "s3cret") {
+				t.Errorf("%v %s: stderr %q should name %q (and never the secret)", tc.env, url, r.stderr, tc.want)
+			}
+			if len(f.calls()) != 0 {
+				t.Errorf("%v: store asked for a token", tc.env)
+			}
+		}
+	}
+}
+
+func TestStoreForOtherHostsWithBrokenSettingsReportsTheProblem(t *testing.T) {
+	for _, tc := range brokenSettings {
+		r := runMain(t, newFake(t), tc.env, `{"ServerURL":"https://index.docker.io/v1/","Username":"u","Secret":"p"}`, "store")
+		if r.code == 0 || !strings.Contains(r.stdout, tc.want) || strings.Count(r.stdout, "\n") != 1 {
+			t.Errorf("%v: got %+v", tc.env, r)
+		}
+		if !strings.Contains(r.stderr, r.stdout) {
+			t.Errorf("%v: stderr %q does not repeat %q", tc.env, r.stderr, r.stdout)
+		}
+	}
+}
+
+func TestEraseSucceedsEvenWithBrokenSettings(t *testing.T) {
+	for _, tc := range brokenSettings {
+		for _, in := range []string{"iad.ocir.io", "docker.io"} {
+			f := newFake(t)
+			r := runMain(t, f, tc.env, in, "erase")
+			if r.code != 0 || r.stdout != "" {
+				t.Errorf("%v %s: got %+v", tc.env, in, r)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("%v %s: stderr %q does not name %q", tc.env, in, r.stderr, tc.want)
+			}
+			if len(f.dropped) != 0 {
+				t.Errorf("%v: erase used the provider", tc.env)
+			}
+		}
+	}
+}
+
+// A host that looks like OCIR but is not recognised is not a credsStore
+// misconfiguration: store must say what failed instead.
+func TestStoreSaysWhatFailedForAnOCIRLookingHost(t *testing.T) {
+	cases := []struct {
+		name, url   string
+		registryErr error
+		want        string
+	}{
+		{"mistyped region key", "xyz.ocir.io", nil, "xyz.ocir.io is not an OCIR host"},
+		{"unknown region id", "ocir.atlantis-1.oci.oraclecloud.com", nil, "is not an OCIR host"},
+		{"mirror with a bad token URL", "iad.ocir.io", &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: "iad.ocir.io",
+			Err: errors.New("mirror iad.ocir.io: tokenURL host evil.example is not an OCIR host; refusing to sign for it")}, "refusing to sign for it"},
+		{"recognition failed otherwise", "iad.ocir.io", errors.New("read region metadata: permission denied"), "permission denied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			f.registryErr = tc.registryErr
+			r := runMain(t, f, nil, `{"ServerURL":"`+tc.url+`","Username":"BEARER_TOKEN","Secret":"x"}`, "store")
+			if r.code != 1 || !strings.Contains(r.stdout, tc.want) || strings.Count(r.stdout, "\n") != 1 {
+				t.Fatalf("got %+v, want %q", r, tc.want)
+			}
+			if strings.Contains(r.stdout, "credsStore") {
+				t.Errorf("misleading credsStore advice: %q", r.stdout)
+			}
+		})
 	}
 }
 
@@ -336,27 +436,60 @@ func TestListReportsValidCachedTokensAndNeverFails(t *testing.T) {
 	}
 }
 
+// With debug logging every action still writes exactly its protocol
+// output to stdout: the credentials object, the not-found line, nothing,
+// or the list object.
 func TestProtocolActionsKeepStdoutForTheProtocolEvenWhenLoggingDebug(t *testing.T) {
 	env := map[string]string{"OCIR_LOG_LEVEL": "debug"}
-	for _, tc := range []struct{ action, stdin string }{
-		{"get", "iad.ocir.io"}, {"get", "docker.io"}, {"store", `{"ServerURL":"iad.ocir.io","Username":"BEARER_TOKEN","Secret":"x"}`},
-		{"erase", "iad.ocir.io"}, {"list", ""},
+	for _, tc := range []struct {
+		action, stdin string
+		check         func(t *testing.T, stdout string)
+	}{
+		{"get", "iad.ocir.io", func(t *testing.T, stdout string) {
+			want := credentials.Credentials{ServerURL: "iad.ocir.io", Username: "BEARER_TOKEN", Secret: "tok-123"}
+			if c := decodeCreds(t, stdout); c != want {
+				t.Errorf("got %+v, want %+v", c, want)
+			}
+		}},
+		{"get", "docker.io", func(t *testing.T, stdout string) {
+			if stdout != notFound {
+				t.Errorf("stdout %q, want %q", stdout, notFound)
+			}
+		}},
+		{"store", `{"ServerURL":"iad.ocir.io","Username":"BEARER_TOKEN","Secret":"x"}`, nil},
+		{"erase", "iad.ocir.io", nil},
+		{"list", "", func(t *testing.T, stdout string) {
+			var got map[string]string
+			dec := json.NewDecoder(strings.NewReader(stdout))
+			if err := dec.Decode(&got); err != nil || got == nil || dec.More() {
+				t.Fatalf("stdout is not one JSON object of strings: %q (%v)", stdout, err)
+			}
+			if len(got) != 1 || got["iad.ocir.io"] != "BEARER_TOKEN" {
+				t.Errorf("got %v", got)
+			}
+		}},
 	} {
-		f := newFake(t)
-		f.entries = []ocir.CacheEntry{{Registry: "iad.ocir.io", ExpiresAt: time.Now().Add(time.Hour)}}
-		r := runMain(t, f, env, tc.stdin, tc.action)
-		switch {
-		case r.stdout == "", r.stdout == notFound:
-		case json.Valid([]byte(r.stdout)):
-		default:
-			t.Errorf("%s %q: stdout is not protocol output: %q", tc.action, tc.stdin, r.stdout)
-		}
-		if strings.Contains(r.stdout, "level=") {
-			t.Errorf("%s: log output on stdout: %q", tc.action, r.stdout)
-		}
-		if strings.Contains(r.stderr, "tok-123") {
-			t.Errorf("%s: the token was logged: %q", tc.action, r.stderr)
-		}
+		t.Run(tc.action+" "+tc.stdin, func(t *testing.T) {
+			f := newFake(t)
+			f.entries = []ocir.CacheEntry{{Registry: "iad.ocir.io", ExpiresAt: time.Now().Add(time.Hour)}}
+			r := runMain(t, f, env, tc.stdin, tc.action)
+			if tc.check == nil {
+				if r.stdout != "" {
+					t.Errorf("stdout %q, want nothing", r.stdout)
+				}
+			} else {
+				tc.check(t, r.stdout)
+			}
+			if strings.Contains(r.stdout, "level=") {
+				t.Errorf("log output on stdout: %q", r.stdout)
+			}
+			if !strings.Contains(r.stderr, "level=DEBUG") {
+				t.Errorf("no debug log on stderr, so nothing was shown to stay off stdout: %q", r.stderr)
+			}
+			if strings.Contains(r.stderr, "tok-123") {
+				t.Errorf("the token was logged: %q", r.stderr)
+			}
+		})
 	}
 }
 
@@ -378,7 +511,10 @@ func TestVersionFormsPrintTheModuleAndVersion(t *testing.T) {
 }
 
 func TestUsageErrorsExitTwoWithNothingOnStdout(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"--no-such-flag"}, {"configure-docker", "--no-such-flag"}, {"version", "extra"}} {
+	for _, args := range [][]string{
+		{}, {"frobnicate"}, {"--no-such-flag"}, {"configure-docker", "--no-such-flag"}, {"version", "extra"},
+		{"cache"}, {"cache", "frobnicate"}, {"cache", "frobnicate", "clear"}, {"cache", "clear", "extra"},
+	} {
 		r := runMain(t, nil, nil, "", args...)
 		if r.code != 2 || r.stdout != "" || r.stderr == "" {
 			t.Errorf("%v: got %+v", args, r)
@@ -406,5 +542,14 @@ func TestParseOnError(t *testing.T) {
 	}
 	if _, err := ParseOnError("anon"); err == nil {
 		t.Error("anon accepted")
+	}
+}
+
+func TestCacheWithoutAKnownSubcommandIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{{"cache"}, {"cache", "purge"}} {
+		r := runMain(t, nil, nil, "", args...)
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "clear or list") {
+			t.Errorf("%v: got %+v", args, r)
+		}
 	}
 }

@@ -133,6 +133,22 @@ func TestRunKeysAuthByTheHostAsWrittenInTheImage(t *testing.T) {
 	}
 }
 
+// TestRunAnswersARequestWithFieldsFromANewerKubelet: a kubelet newer than
+// this plugin may send fields it does not know (KEP-4412 added two to v1);
+// the pull must still get credentials.
+func TestRunAnswersARequestWithFieldsFromANewerKubelet(t *testing.T) {
+	src := &fakeSource{t: t, want: "iad.ocir.io/ns/app", cred: token("iad.ocir.io", now0, time.Hour)}
+	p := &Plugin{Source: src, Now: func() time.Time { return now0 }}
+	var stdout bytes.Buffer
+	in := `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","podUID":"u-1","futureOptions":{"a":[true]}}`
+	if err := p.Run(context.Background(), strings.NewReader(in), &stdout); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, auth := decodeResponse(t, stdout.String()); auth["iad.ocir.io"][1] != "tok-iad.ocir.io" {
+		t.Errorf("auth %v", auth)
+	}
+}
+
 func TestRunFailsWithEmptyStdout(t *testing.T) {
 	v1 := "credentialprovider.kubelet.k8s.io/v1"
 	for _, tc := range []struct {
@@ -144,7 +160,7 @@ func TestRunFailsWithEmptyStdout(t *testing.T) {
 	}{
 		{name: "malformed JSON", stdin: `{"kind":`, src: &fakeSource{}, wantErr: "invalid CredentialProviderRequest"},
 		{name: "empty stdin", stdin: "", src: &fakeSource{}, wantErr: "no CredentialProviderRequest"},
-		{name: "unknown field", stdin: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/a/b","extra":1}`, src: &fakeSource{}, wantErr: "unknown field"},
+		{name: "duplicate field", stdin: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/a/b","image":"iad.ocir.io/c/d"}`, src: &fakeSource{}, wantErr: "duplicate field"},
 		{name: "oversize input", stdin: request(v1, "iad.ocir.io/"+strings.Repeat("a", MaxRequestSize)), src: &fakeSource{}, wantErr: "larger than"},
 		{name: "non-OCIR image", stdin: request(v1, "docker.io/library/nginx"),
 			src: &fakeSource{want: "docker.io/library/nginx", err: &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: "docker.io"}}, wantErr: "not an OCIR image", kind: ocir.ErrNotOCIRHost},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -27,11 +28,26 @@ func TestDecodeRequest(t *testing.T) {
 			in:   `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt","serviceAccountAnnotations":{"a/b":"c"}}`,
 			want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app", ServiceAccountToken: "jwt", ServiceAccountAnnotations: map[string]string{"a/b": "c"}}},
 		{name: "trailing newline and spaces", in: " " + request(v1, "iad.ocir.io/ns/app") + "\n", want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app"}},
-		{name: "service-account token in v1beta1 is an unknown field",
-			in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt"}`, wantErr: "unknown field"},
-		{name: "unknown field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","tag":"1"}`, wantErr: "unknown field"},
-		{name: "wrong-case field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","Image":"x/y"}`, wantErr: "unknown field"},
+		// A newer kubelet may add fields to a version (KEP-4412 added two to
+		// v1): they are ignored, not a reason to leave the pull without
+		// credentials.
+		{name: "unknown field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","tag":"1"}`,
+			want: Request{APIVersion: v1, Image: "x/y"}},
+		{name: "unknown fields of every JSON type, before and after the known ones",
+			in:   `{"futureObject":{"a":[1,{"b":null}]},"kind":"CredentialProviderRequest","futureList":[],"apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","futureNumber":1.5,"futureBool":true,"futureNull":null}`,
+			want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app"}},
+		{name: "unknown field next to a service-account token",
+			in:   `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt","serviceAccountUID":"u-1"}`,
+			want: Request{APIVersion: v1, Image: "iad.ocir.io/ns/app", ServiceAccountToken: "jwt"}},
+		{name: "service-account token in v1beta1 is an unknown field, ignored",
+			in:   `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"iad.ocir.io/ns/app","serviceAccountToken":"jwt"}`,
+			want: Request{APIVersion: "credentialprovider.kubelet.k8s.io/v1beta1", Image: "iad.ocir.io/ns/app"}},
+		{name: "wrong-case image is not the image", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","Image":"x/y"}`, wantErr: "image is empty"},
+		{name: "wrong-case kind", in: `{"Kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y"}`, wantErr: "spelled exactly"},
+		{name: "wrong-case apiVersion", in: `{"kind":"CredentialProviderRequest","ApiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y"}`, wantErr: "spelled exactly"},
 		{name: "duplicate field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","image":"z/w"}`, wantErr: "duplicate field"},
+		{name: "duplicate field among unknown ones", in: `{"kind":"CredentialProviderRequest","new":1,"apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","newer":2,"image":"z/w"}`, wantErr: "duplicate field"},
+		{name: "known field of the wrong type", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","serviceAccountAnnotations":["a"]}`, wantErr: "invalid CredentialProviderRequest"},
 		{name: "malformed JSON", in: `{"kind":"CredentialProviderRequest",`, wantErr: "invalid CredentialProviderRequest"},
 		{name: "not an object", in: `"iad.ocir.io"`, wantErr: "invalid CredentialProviderRequest"},
 		{name: "YAML", in: "kind: CredentialProviderRequest\napiVersion: credentialprovider.kubelet.k8s.io/v1\nimage: x/y\n", wantErr: "invalid CredentialProviderRequest"},
@@ -58,7 +74,7 @@ func TestDecodeRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.APIVersion != tc.want.APIVersion || got.Image != tc.want.Image || got.ServiceAccountToken != tc.want.ServiceAccountToken ||
-				len(got.ServiceAccountAnnotations) != len(tc.want.ServiceAccountAnnotations) {
+				!maps.Equal(got.ServiceAccountAnnotations, tc.want.ServiceAccountAnnotations) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})
@@ -96,10 +112,22 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","serviceAccountToken":"t","serviceAccountAnnotations":{"k":"v"}}`))
 	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","image":"c"}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","fromTheFuture":{"x":[1,2]}}`))
+	f.Add([]byte(`{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1beta1","image":"a/b","serviceAccountToken":"t"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeRequest(data)
 		if err != nil {
 			return
+		}
+		// A field this version does not know changes nothing: what a newer
+		// kubelet adds is ignored.
+		const extra = "fuzzUnknownField"
+		if trimmed := bytes.TrimSpace(data); len(trimmed) > 0 && trimmed[0] == '{' && !bytes.Contains(data, []byte(extra)) {
+			more := append([]byte(`{"`+extra+`":{"a":[1,null]},`), trimmed[1:]...)
+			again, err := DecodeRequest(more)
+			if err != nil || again.APIVersion != req.APIVersion || again.Image != req.Image || again.ServiceAccountToken != req.ServiceAccountToken {
+				t.Fatalf("accepted %q as %+v but with an unknown field: %+v, %v", data, req, again, err)
+			}
 		}
 		if req.Image == "" || !slices.Contains(PluginAPIVersions, req.APIVersion) {
 			t.Fatalf("accepted %q as %+v", data, req)

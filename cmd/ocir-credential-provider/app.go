@@ -28,16 +28,54 @@ type env struct {
 	getenv func(string) string
 }
 
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the lookup or the command failed
+	exitUsage   = 2 // bad command line: unknown flag or command, missing argument
+)
+
 // run executes the command line and returns the exit status. Every error
-// ends here, is printed once on stderr and becomes status 1; stdout only
-// ever carries a command's real output.
+// ends here and is printed once on stderr: a usage error becomes status 2,
+// any other error status 1. stdout only ever carries a command's real
+// output, never help or a partial answer.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	e := env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
-	if err := newApp(e).RunContext(ctx, args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
+	err := newApp(e).RunContext(ctx, args)
+	if err == nil {
+		return exitOK
 	}
-	return 0
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	var usage usageError
+	var coder cli.ExitCoder // only the help command's "No help topic"
+	if errors.As(err, &usage) || errors.As(err, &coder) {
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// usageError marks a bad command line: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() + " (see --help)" }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// onUsageError replaces urfave/cli's default, which prints the help on
+// stdout (in plugin mode the kubelet's response channel) and returns a
+// plain error: every command, subcommands included, gets it.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageError{err}
+}
+
+func setUsageHandler(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+		setUsageHandler(c.Subcommands)
+	}
 }
 
 // versionString is the linked version, or the module version recorded by
@@ -56,7 +94,7 @@ func newApp(e env) *cli.App {
 	cli.VersionPrinter = func(c *cli.Context) {
 		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, version.Module, versionString())
 	}
-	return &cli.App{
+	app := &cli.App{
 		Name:    name,
 		Usage:   "kubelet image credential provider for Oracle Cloud Infrastructure Registry (OCIR)",
 		Version: versionString(),
@@ -72,16 +110,14 @@ func newApp(e env) *cli.App {
 		// Usage errors are returned to run, which prints them on stderr;
 		// the default prints help on stdout, which in plugin mode is the
 		// kubelet's response channel.
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return fmt.Errorf("%w (see --help)", err)
-		},
+		OnUsageError: onUsageError,
 		// run decides the exit status; never let the library exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "verify-pull", Usage: "probe the repository with the token; if the registry refuses it (IAM policy missing or not effective yet), " +
 				"answer with a cache duration of at most 2m so the node retries soon [$OCIR_VERIFY_PULL]"},
-			&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR`, shared by concurrent plugin runs (default: the user cache dir, or " +
-				config.SystemCacheDir + " without a home directory, as under the kubelet) [$OCIR_CACHE_DIR]"},
+			&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR`, shared by concurrent plugin runs (default: " +
+				config.SystemCacheDir + ", whatever HOME is) [$OCIR_CACHE_DIR]"},
 			&cli.StringFlag{Name: "timeout", Usage: fmt.Sprintf("deadline of one lookup, a `DURATION` (20s) or seconds (20); capped at %s because the kubelet kills the plugin at 1m (default: %s) [$OCIR_TIMEOUT]",
 				kubelet.MaxTimeout, config.DefaultTimeout)},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error; logs go to stderr (default: warn) [$OCIR_LOG_LEVEL]"},
@@ -100,13 +136,15 @@ func newApp(e env) *cli.App {
 			},
 		},
 	}
+	setUsageHandler(app.Commands)
+	return app
 }
 
 // pluginAction is the kubelet plugin: settings from OCIR_* and the flags,
 // then one request answered by kubelet.Plugin.
 func pluginAction(c *cli.Context, e env) error {
 	if c.Args().Present() {
-		return fmt.Errorf("unknown command %q (see --help)", c.Args().First())
+		return usagef("unknown command %q", c.Args().First())
 	}
 	if f, ok := e.stdin.(*os.File); ok {
 		// Run by hand at a terminal: say what is expected instead of
@@ -119,9 +157,7 @@ func pluginAction(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	if v := c.String("cache-dir"); v != "" {
-		settings.CacheDir = v
-	}
+	settings.CacheDir = pluginCacheDir(c.String("cache-dir"), e.getenv)
 	if v := c.String("timeout"); v != "" {
 		if settings.Timeout, err = config.ParseTimeout(v); err != nil {
 			return fmt.Errorf("--timeout: %w", err)
@@ -138,7 +174,28 @@ func pluginAction(c *cli.Context, e env) error {
 			return fmt.Errorf("OCIR_VERIFY_PULL: %w", err)
 		}
 	}
+	return servePlugin(c.Context, e, settings, verify)
+}
 
+// pluginCacheDir is the plugin's token cache: --cache-dir, else
+// OCIR_CACHE_DIR, else config.SystemCacheDir. Unlike the other commands
+// (and the docker helper) the plugin does not fall back to the user's cache
+// dir: whatever HOME the kubelet happens to pass, every exec on a node must
+// share one root-owned cache, or N parallel lookups at boot make N token
+// requests.
+func pluginCacheDir(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv("OCIR_CACHE_DIR"); v != "" {
+		return v
+	}
+	return config.SystemCacheDir
+}
+
+// servePlugin answers one request with the resolved settings; tests
+// replace it to see those settings without a lookup.
+var servePlugin = func(ctx context.Context, e env, settings config.Settings, verify bool) error {
 	log, closer, err := settings.Logger(e.stderr)
 	defer closer.Close()
 	if err != nil {
@@ -169,7 +226,7 @@ func pluginAction(c *cli.Context, e env) error {
 		Log:        log,
 		Stderr:     e.stderr,
 	}
-	return p.Run(c.Context, e.stdin, e.stdout)
+	return p.Run(ctx, e.stdin, e.stdout)
 }
 
 func parseBool(v string) (bool, error) {
@@ -202,7 +259,7 @@ func configCommand(e env) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return fmt.Errorf("config takes no arguments")
+				return usagef("config takes no arguments")
 			}
 			o := kubelet.GenerateOptions{
 				Name:                   c.String("name"),
@@ -262,7 +319,7 @@ func validateCommand(e env) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return errors.New("validate-config needs exactly one FILE or DIR")
+				return usagef("validate-config needs exactly one FILE or DIR")
 			}
 			path := c.Args().First()
 			cfg, err := kubelet.ValidateConfigPath(path, kubelet.ValidateOptions{

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
 // runApp runs the command line with a private environment and returns
@@ -60,22 +62,23 @@ func TestPluginModeFailuresLeaveStdoutEmpty(t *testing.T) {
 		env   map[string]string
 		args  []string
 		want  string
+		code  int
 	}{
-		{"empty stdin", "", base, nil, "no CredentialProviderRequest"},
-		{"malformed request", "{", base, nil, "invalid CredentialProviderRequest"},
-		{"non-OCIR image", req, base, nil, "not an OCIR image"},
-		{"unknown flag", req, base, []string{"--bogus"}, "flag provided but not defined"},
-		{"unknown command", req, base, []string{"bogus"}, "unknown command"},
-		{"bad OCIR_TIMEOUT", req, with("OCIR_TIMEOUT", "soon"), nil, "OCIR_TIMEOUT"},
-		{"bad --timeout", req, base, []string{"--timeout", "-1s"}, "--timeout"},
-		{"bad OCIR_VERIFY_PULL", req, with("OCIR_VERIFY_PULL", "maybe"), nil, "OCIR_VERIFY_PULL"},
-		{"bad --log-level", req, base, []string{"--log-level", "loud"}, "--log-level"},
-		{"missing explicit config", req, with("OCIR_CONFIG", filepath.Join(home, "nope.yaml")), nil, "nope.yaml"},
+		{"empty stdin", "", base, nil, "no CredentialProviderRequest", 1},
+		{"malformed request", "{", base, nil, "invalid CredentialProviderRequest", 1},
+		{"non-OCIR image", req, base, nil, "not an OCIR image", 1},
+		{"unknown flag", req, base, []string{"--bogus"}, "flag provided but not defined", 2},
+		{"unknown command", req, base, []string{"bogus"}, "unknown command", 2},
+		{"bad OCIR_TIMEOUT", req, with("OCIR_TIMEOUT", "soon"), nil, "OCIR_TIMEOUT", 1},
+		{"bad --timeout", req, base, []string{"--timeout", "-1s"}, "--timeout", 1},
+		{"bad OCIR_VERIFY_PULL", req, with("OCIR_VERIFY_PULL", "maybe"), nil, "OCIR_VERIFY_PULL", 1},
+		{"bad --log-level", req, base, []string{"--log-level", "loud"}, "--log-level", 1},
+		{"missing explicit config", req, with("OCIR_CONFIG", filepath.Join(home, "nope.yaml")), nil, "nope.yaml", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runApp(t, tc.stdin, tc.env, tc.args...)
-			if code != 1 {
-				t.Errorf("exit %d, want 1", code)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
 			}
 			if out != "" {
 				t.Errorf("stdout %q, want empty", out)
@@ -121,12 +124,81 @@ func TestConfigRejectsBadFlags(t *testing.T) {
 		{"config", "--name", "a/b"},
 		{"config", "--env", "NOVALUE"},
 		{"config", "--default-cache-duration", "-1m"},
-		{"config", "extra"},
 	} {
 		code, out, errOut := runApp(t, "", nil, args...)
 		if code != 1 || out != "" || errOut == "" {
 			t.Errorf("%v: exit %d stdout %q stderr %q", args, code, out, errOut)
 		}
+	}
+}
+
+// TestUsageErrorsGoToStderrWithStatus2: a bad command line, in any
+// command, is reported on stderr with exit status 2; nothing (no help, no
+// partial output) reaches stdout.
+func TestUsageErrorsGoToStderrWithStatus2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"bogus"}, `unknown command "bogus"`},
+		{[]string{"--timeout"}, "flag needs an argument"},
+		{[]string{"config", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"config", "--realm"}, "flag needs an argument: -realm"},
+		{[]string{"config", "--default-cache-duration", "soon"}, "invalid value"},
+		{[]string{"config", "--verify-pull=maybe"}, "invalid boolean value"},
+		{[]string{"config", "extra"}, "config takes no arguments"},
+		{[]string{"validate-config", "--bogus", "x.yaml"}, "flag provided but not defined: -bogus"},
+		{[]string{"validate-config"}, "needs exactly one FILE or DIR"},
+		{[]string{"validate-config", "a.yaml", "b.yaml"}, "needs exactly one FILE or DIR"},
+		{[]string{"version", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"help", "bogus"}, "No help topic"},
+	} {
+		code, out, errOut := runApp(t, "", nil, tc.args...)
+		if code != 2 || out != "" {
+			t.Errorf("%q: exit %d, stdout %q; want 2 and nothing", tc.args, code, out)
+		}
+		if !strings.HasPrefix(errOut, "ocir-credential-provider: ") || !strings.Contains(errOut, tc.want) || strings.Contains(errOut, "USAGE:") {
+			t.Errorf("%q: stderr %q, want one line saying %q", tc.args, errOut, tc.want)
+		}
+	}
+}
+
+// TestPluginCacheDir: the plugin caches tokens in the node-wide
+// config.SystemCacheDir whatever HOME or XDG_CACHE_HOME say; only
+// --cache-dir and OCIR_CACHE_DIR move it. (Tested here, without a lookup:
+// the real default is a system directory a test must not write to.)
+func TestPluginCacheDir(t *testing.T) {
+	orig := servePlugin
+	t.Cleanup(func() { servePlugin = orig })
+	var got string
+	servePlugin = func(_ context.Context, _ env, s config.Settings, _ bool) error {
+		got = s.CacheDir
+		return nil
+	}
+	home := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no environment", nil, nil, config.SystemCacheDir},
+		{"HOME set", map[string]string{"HOME": home}, nil, config.SystemCacheDir},
+		{"HOME and XDG_CACHE_HOME set", map[string]string{"HOME": home, "XDG_CACHE_HOME": filepath.Join(home, "xdg")}, nil, config.SystemCacheDir},
+		{"OCIR_CACHE_DIR", map[string]string{"HOME": home, "OCIR_CACHE_DIR": "/run/ocir"}, nil, "/run/ocir"},
+		{"--cache-dir", map[string]string{"HOME": home}, []string{"--cache-dir", "/srv/ocir"}, "/srv/ocir"},
+		{"--cache-dir wins over OCIR_CACHE_DIR", map[string]string{"OCIR_CACHE_DIR": "/run/ocir"}, []string{"--cache-dir", "/srv/ocir"}, "/srv/ocir"},
+	} {
+		got = "<not run>"
+		code, _, errOut := runApp(t, "", tc.env, tc.args...)
+		if code != 0 || got != tc.want {
+			t.Errorf("%s: exit %d %s; cache dir %q, want %q", tc.name, code, errOut, got, tc.want)
+		}
+	}
+	// The settings default the plugin overrides is the user's cache dir.
+	if d := config.DefaultCacheDir(func(k string) string { return map[string]string{"HOME": home}[k] }); d == config.SystemCacheDir {
+		t.Errorf("config.DefaultCacheDir with a HOME is %q; this test no longer proves anything", d)
 	}
 }
 
@@ -146,7 +218,7 @@ func TestValidateConfigReportsEveryProblem(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", w, errOut)
 		}
 	}
-	if code, _, _ := runApp(t, "", nil, "validate-config"); code != 1 {
-		t.Error("validate-config without a path succeeded")
+	if code, _, _ := runApp(t, "", nil, "validate-config"); code != 2 {
+		t.Errorf("validate-config without a path: exit %d, want 2", code)
 	}
 }

@@ -159,8 +159,19 @@ func TestWriteKeepsTheModeAndLeavesNoTemporaryFile(t *testing.T) {
 	}
 }
 
+// realTempDir is t.TempDir without symlinks in its path (macOS /var), so
+// that resolved paths can be compared.
+func realTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestReadFollowsSymlinkChainsAndRefusesLoops(t *testing.T) {
-	dir := t.TempDir()
+	dir := realTempDir(t)
 	real := filepath.Join(dir, "real.json")
 	if err := os.WriteFile(real, []byte("{}"), 0o600); err != nil {
 		t.Fatal(err)
@@ -175,6 +186,63 @@ func TestReadFollowsSymlinkChainsAndRefusesLoops(t *testing.T) {
 	mustLink(t, "loop1", filepath.Join(dir, "loop2"))
 	if _, err := Read(filepath.Join(dir, "loop1")); err == nil {
 		t.Error("a symlink loop was accepted")
+	}
+}
+
+// A relative link target is relative to the directory that really holds
+// the link: with home/.docker -> dotfiles/docker and config.json ->
+// ../shared.json the file is dotfiles/shared.json, whether it exists yet
+// or not.
+func TestReadResolvesRelativeLinksFromTheRealDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		name, link, want string
+		exists           bool
+	}{
+		{"existing file", "../shared.json", "dotfiles/shared.json", true},
+		{"dangling link", "../new/config.json", "dotfiles/new/config.json", false},
+		// alias -> ../other/deep: alias/.. is other, the real parent of
+		// other/deep, not dotfiles as a textual clean would have it.
+		{"dangling link through a symlinked directory", "../alias/../../dotfiles/new/config.json", "dotfiles/new/config.json", false},
+		{"dangling chain", "next.json", "dotfiles/new/config.json", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := realTempDir(t)
+			home := filepath.Join(dir, "home")
+			for _, d := range []string{home, filepath.Join(dir, "dotfiles", "docker"), filepath.Join(dir, "other", "deep")} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(dir, "dotfiles", "shared.json"), []byte(`{"auths":{}}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustLink(t, "../dotfiles/docker", filepath.Join(home, ".docker"))
+			mustLink(t, "../other/deep", filepath.Join(dir, "dotfiles", "alias"))
+			mustLink(t, "../new/config.json", filepath.Join(dir, "dotfiles", "docker", "next.json"))
+			mustLink(t, tc.link, filepath.Join(dir, "dotfiles", "docker", "config.json"))
+
+			f, err := Read(filepath.Join(home, ".docker", "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(dir, tc.want); f.Target != want || f.Exists != tc.exists {
+				t.Fatalf("target %s (exists %v), want %s (exists %v)", f.Target, f.Exists, want, tc.exists)
+			}
+			if err := f.Write([]byte("{}\n")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, tc.want)); err != nil {
+				t.Errorf("the link target was not written: %v", err)
+			}
+			for _, wrong := range []string{filepath.Join(dir, "shared.json"), filepath.Join(dir, "new"), filepath.Join(home, "shared.json")} {
+				if _, err := os.Lstat(wrong); err == nil {
+					t.Errorf("%s was created", wrong)
+				}
+			}
+			if st, err := os.Lstat(filepath.Join(dir, "dotfiles", "docker", "config.json")); err != nil || st.Mode()&os.ModeSymlink == 0 {
+				t.Errorf("the symlink was replaced: %v", err)
+			}
+		})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Modes docker uses for a config it creates: the directory and the file
@@ -55,31 +56,86 @@ func Read(path string) (*File, error) {
 	return f, nil
 }
 
-// resolve follows symlinks at path (not in its directories, which the
-// kernel follows anyway) and returns the final path, which may not exist.
+// resolve follows a symlink at path and returns the file it finally names,
+// which may not exist yet. A path that is not a symlink is returned as
+// given: the kernel follows symlinked directories anyway.
+//
+// A relative link target is relative to the directory that really holds
+// the link, not to the path as written: with ~/.docker -> dotfiles/docker
+// and config.json -> ../shared.json the file is dotfiles/shared.json, not
+// ~/shared.json. So the resolution works on real directories
+// (filepath.EvalSymlinks), never by joining link text to the path.
 func resolve(path string) (string, error) {
-	p := path
-	for range maxSymlinks {
-		st, err := os.Lstat(p)
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return path, nil
+	case err != nil:
+		return "", fmt.Errorf("stat %s: %w", path, err)
+	case st.Mode()&fs.ModeSymlink == 0:
+		return path, nil
+	}
+	final, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		return final, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("resolve symlink %s: %w", path, err)
+	}
+	return resolveDangling(path)
+}
+
+// resolveDangling resolves a symlink chain that ends at a file that does
+// not exist (yet). It starts from the real directory of the link and walks
+// the link targets one component at a time, as the kernel does, so ".."
+// after a symlinked directory goes to that directory's real parent. The
+// first missing component ends the walk; the rest is appended as written
+// (Write creates the missing directories).
+func resolveDangling(path string) (string, error) {
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", filepath.Dir(path), err)
+	}
+	resolved := dir // a real directory: no symlinks in it
+	rest := []string{filepath.Base(path)}
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := filepath.Join(resolved, c)
+		st, err := os.Lstat(next)
 		if errors.Is(err, fs.ErrNotExist) {
-			return p, nil
+			return filepath.Join(append([]string{next}, rest...)...), nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("stat %s: %w", p, err)
+			return "", fmt.Errorf("stat %s: %w", next, err)
 		}
 		if st.Mode()&fs.ModeSymlink == 0 {
-			return p, nil
+			resolved = next
+			continue
 		}
-		dest, err := os.Readlink(p)
+		if links++; links > maxSymlinks {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+		}
+		dest, err := os.Readlink(next)
 		if err != nil {
-			return "", fmt.Errorf("read link %s: %w", p, err)
+			return "", fmt.Errorf("read link %s: %w", next, err)
 		}
-		if !filepath.IsAbs(dest) {
-			dest = filepath.Join(filepath.Dir(p), dest)
+		if filepath.IsAbs(dest) {
+			vol := filepath.VolumeName(dest)
+			resolved = vol + string(filepath.Separator)
+			dest = dest[len(vol):]
 		}
-		p = dest
+		rest = append(strings.Split(filepath.ToSlash(dest), "/"), rest...)
 	}
-	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+	return resolved, nil
 }
 
 // Write replaces the target's content atomically: a temporary file in the

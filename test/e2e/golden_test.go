@@ -60,7 +60,12 @@ func nonEmptyLines(s string) []string {
 }
 
 func runGoldenCase(t *testing.T, dir string) {
-	scratch := t.TempDir()
+	// Without symlinks in its own path (macOS /var), so that the resolved
+	// paths in the output are under $DIR.
+	scratch, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	expand := func(s string) string { return strings.ReplaceAll(s, "$DIR", scratch) }
 	args := []string{"configure-docker"}
 	argText, _ := readCase(t, dir, "args")
@@ -86,21 +91,23 @@ func runGoldenCase(t *testing.T, dir string) {
 	}
 	target := filepath.Join(scratch, rel)
 	contentAt := target
+	realDir := filepath.Dir(target)
+	_, hasDirLink := readCase(t, dir, "dir-link")
+	if dl, ok := readCase(t, dir, "dir-link"); ok {
+		realDir = filepath.Join(scratch, strings.TrimSpace(dl))
+		mkdirAll(t, realDir)
+		mkdirAll(t, filepath.Dir(filepath.Dir(target)))
+		symlinkRel(t, realDir, filepath.Dir(target))
+	}
+	_, hasLink := readCase(t, dir, "link")
 	if link, ok := readCase(t, dir, "link"); ok {
 		contentAt = filepath.Join(scratch, strings.TrimSpace(link))
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		rl, _ := filepath.Rel(filepath.Dir(target), contentAt)
-		if err := os.Symlink(rl, target); err != nil {
-			t.Fatal(err)
-		}
+		mkdirAll(t, realDir)
+		symlinkRel(t, contentAt, filepath.Join(realDir, filepath.Base(target)))
 	}
 	before, hadBefore := readCase(t, dir, "before.json")
 	if hadBefore {
-		if err := os.MkdirAll(filepath.Dir(contentAt), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		mkdirAll(t, filepath.Dir(contentAt))
 		mode := fs.FileMode(0o600)
 		if m, ok := readCase(t, dir, "mode"); ok {
 			n, err := strconv.ParseUint(strings.TrimSpace(m), 8, 32)
@@ -135,6 +142,9 @@ func runGoldenCase(t *testing.T, dir string) {
 	}
 	content, err := os.ReadFile(target)
 	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
 	if after, ok := readCase(t, dir, "after.json"); ok {
 		if string(content) != after {
 			t.Errorf("file content differs:\n--- got\n%s\n--- want\n%s", content, after)
@@ -143,9 +153,54 @@ func runGoldenCase(t *testing.T, dir string) {
 		t.Errorf("file must be untouched; now %q (exists %v)", content, exists)
 	}
 	if m, ok := readCase(t, dir, "after-mode"); ok && exists {
-		st, _ := os.Stat(target)
+		st, err := os.Stat(target)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got := strconv.FormatUint(uint64(st.Mode().Perm()), 8); got != strings.TrimSpace(m) {
 			t.Errorf("mode %s, want %s", got, strings.TrimSpace(m))
 		}
+	}
+	// The links must survive: the edit replaces what they point at.
+	if hasDirLink {
+		if st, err := os.Lstat(filepath.Dir(target)); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("the directory symlink %s was replaced (%v)", filepath.Dir(target), err)
+		}
+	}
+	if hasLink {
+		if st, err := os.Lstat(target); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("the symlink %s was replaced by a file (%v)", target, err)
+		}
+	}
+	// No temporary files may be left behind, whatever the outcome.
+	_ = filepath.WalkDir(scratch, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Errorf("walk %s: %v", p, err)
+			return nil
+		}
+		if strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("temporary file left behind: %s", p)
+		}
+		return nil
+	})
+}
+
+func mkdirAll(t *testing.T, d string) {
+	t.Helper()
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// symlinkRel makes link a symlink to dest, with a link text relative to
+// the directory holding link.
+func symlinkRel(t *testing.T, dest, link string) {
+	t.Helper()
+	rl, err := filepath.Rel(filepath.Dir(link), dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(rl, link); err != nil {
+		t.Fatal(err)
 	}
 }
