@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -116,8 +117,10 @@ func TestInstallerDaemonSets(t *testing.T) {
 			if spec.NodeSelector["kubernetes.io/os"] != "linux" || len(spec.Tolerations) != 1 || spec.Tolerations[0].Operator != corev1.TolerationOpExists {
 				t.Error("must run on every Linux node, tainted or not")
 			}
+			// maxUnavailable paces updates only (a node's pod is unavailable
+			// until its init container is done): one node at a time.
 			if ds.Spec.UpdateStrategy.RollingUpdate == nil || ds.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable.IntValue() != 1 {
-				t.Error("kubelets must restart one node at a time")
+				t.Error("updates must restart one node's kubelet at a time")
 			}
 			if len(spec.InitContainers) != 1 || len(spec.Containers) != 1 {
 				t.Fatal("want one init container and one pause container")
@@ -129,6 +132,18 @@ func TestInstallerDaemonSets(t *testing.T) {
 			env := map[string]string{}
 			for _, e := range ic.Env {
 				env[e.Name] = e.Value
+			}
+			// Creation is not paced at all: every node starts at once, so a
+			// random delay spreads the kubelet restarts.
+			if j, err := time.ParseDuration(env["START_JITTER"]); err != nil || j < 30*time.Second || j > 10*time.Minute {
+				t.Errorf("START_JITTER %q: want a delay of 30s to 10m spreading the restarts of a new DaemonSet", env["START_JITTER"])
+			}
+			raw, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(raw, []byte("One node's kubelet restarts at a time")) {
+				t.Error("the manifest claims maxUnavailable paces its creation")
 			}
 			var hostMount string
 			for _, m := range ic.VolumeMounts {

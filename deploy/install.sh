@@ -3,12 +3,19 @@
 #
 #   install.sh install     put the binary and its CredentialProviderConfig in
 #                          place, add the two kubelet flags, and restart the
-#                          kubelet if (and only if) something it reads changed
-#   install.sh uninstall   undo exactly that
+#                          kubelet if (and only if) something it reads changed;
+#                          if the restarted kubelet does not stay up with the
+#                          flags, put everything back as it was, restart it
+#                          again and fail
+#   install.sh uninstall   undo exactly that; refuses (changing nothing) while
+#                          anything else still hands the kubelet the config or
+#                          the bin dir, since the kubelet exits without them
 #
 # Run as root on the node, or by the DaemonSet installer (which runs it in the
 # host's mount namespace). Running it twice changes nothing the second time and
-# does not restart the kubelet.
+# does not restart the kubelet. An install that had to be rolled back is not
+# retried with the same payload and kubelet (each try restarts the kubelet)
+# until RETRY_FAILED=1 or the payload changes.
 #
 # Environment, with defaults:
 #   PAYLOAD_DIR    holds ocir-credential-provider and
@@ -19,8 +26,14 @@
 #                  expands                              [found with `systemctl cat kubelet`]
 #   FLAGS_VAR      the variable                         [KUBELET_EXTRA_ARGS]
 #   KUBELET_UNIT   [kubelet]
-#   VERIFY_TIMEOUT seconds to wait for the restarted kubelet to run with the
-#                  flags                                [90]
+#   KUBELET_BIN    the kubelet binary, asked for its --version [the unit's ExecStart]
+#   KUBELET_VERSION  the kubelet's version (1.33, v1.33.4) instead of asking it
+#   VERIFY_TIMEOUT seconds to wait for the restarted kubelet  [90]
+#   VERIFY_STABLE  seconds it must then stay up with the same PID, unless its
+#                  healthz answers ok first                   [10]
+#   HEALTHZ_URL    the kubelet's healthz; empty: don't ask
+#                                       [http://127.0.0.1:10248/healthz]
+#   RETRY_FAILED   1: try again a payload whose install was rolled back
 # For tests: HOST_ROOT prefixes every host path [empty], SYSTEMCTL replaces
 # systemctl, PROC replaces /proc.
 set -eu
@@ -36,12 +49,23 @@ CONFIG_FILE=${CONFIG_FILE:-/etc/kubernetes/ocir-credential-provider.yaml}
 FLAGS_FILE=${FLAGS_FILE:-}
 FLAGS_VAR=${FLAGS_VAR:-KUBELET_EXTRA_ARGS}
 KUBELET_UNIT=${KUBELET_UNIT:-kubelet}
+KUBELET_BIN=${KUBELET_BIN:-}
+KUBELET_VERSION=${KUBELET_VERSION:-}
 VERIFY_TIMEOUT=${VERIFY_TIMEOUT:-90}
+VERIFY_STABLE=${VERIFY_STABLE:-10}
+HEALTHZ_URL=${HEALTHZ_URL-http://127.0.0.1:10248/healthz}
+RETRY_FAILED=${RETRY_FAILED:-}
 SYSTEMCTL=${SYSTEMCTL:-systemctl}
 PROC=${PROC:-/proc}
 
 name=ocir-credential-provider
-state_dir=$root/var/lib/ocir-credential-provider/state
+BIN_DIR=${BIN_DIR%/}
+top_dir=$root/var/lib/ocir-credential-provider
+state_dir=$top_dir/state
+# failed_memo records an install that was rolled back, so that a retry of
+# the same payload (the DaemonSet restarts its init container) does not
+# restart the kubelet again.
+failed_memo=$top_dir/failed-install
 flag_config="--image-credential-provider-config=$CONFIG_FILE"
 flag_bin="--image-credential-provider-bin-dir=$BIN_DIR"
 
@@ -58,12 +82,84 @@ esac
 case $FLAGS_VAR in
 '' | *[!A-Za-z0-9_]*) die "FLAGS_VAR '$FLAGS_VAR' is not a variable name" ;;
 esac
+for v in "VERIFY_TIMEOUT=$VERIFY_TIMEOUT" "VERIFY_STABLE=$VERIFY_STABLE"; do
+	case ${v#*=} in
+	'' | *[!0-9]*) die "${v%%=*} '${v#*=}' is not a number of seconds" ;;
+	esac
+done
 
 # --- the kubelet's flags -----------------------------------------------------
 
 # unit_text prints the kubelet unit with its drop-ins, comments removed.
 unit_text() {
 	$SYSTEMCTL cat "$KUBELET_UNIT" 2>/dev/null | grep -v '^[[:space:]]*[#;]' || true
+}
+
+# env_files prints every environment file the kubelet unit reads (host
+# paths, globs expanded, existing ones only) and FLAGS_FILE, once each.
+env_files() {
+	{
+		unit_text | sed -n 's/^[[:space:]]*EnvironmentFile=//p' | tr -s ' \t' '\n' | sed 's/^-//'
+		[ -z "$FLAGS_FILE" ] || printf '%s\n' "$FLAGS_FILE"
+	} | while IFS= read -r pattern; do
+		[ -n "$pattern" ] || continue
+		for f in "$root"$pattern; do
+			[ -f "$f" ] && printf '%s\n' "${f#"$root"}"
+		done
+	done | awk '!seen[$0]++'
+}
+
+# provider_flags WHERE prints "WHERE<tab>config|bin<tab>VALUE" for every
+# --image-credential-provider-config and -bin-dir flag in its input: unit
+# text, an environment file or a command line. Comment lines are skipped;
+# quotes are separators; "--flag value" counts as "--flag=value".
+provider_flags() {
+	awk -v where="$1" '
+		BEGIN { OFS = "\t" }
+		/^[ \t]*[#;]/ { next }
+		{
+			gsub(/["\047]/, " ")
+			for (i = 1; i <= NF; i++) {
+				w = $i
+				p = index(w, "--image-credential-provider-")
+				if (p == 0) continue
+				w = substr(w, p + 28)
+				eq = index(w, "=")
+				if (eq) { flag = substr(w, 1, eq - 1); value = substr(w, eq + 1) }
+				else { flag = w; value = $(i + 1); i++ }
+				if (value != "/") sub(/\/+$/, "", value)
+				if (value == "") continue
+				if (flag == "config") print where, "config", value
+				else if (flag == "bin-dir") print where, "bin", value
+			}
+		}'
+}
+
+# static_flag_sources prints (see provider_flags) the credential provider
+# flags the kubelet would get at its next start: from its unit (ExecStart,
+# Environment=) and from every environment file.
+static_flag_sources() {
+	unit_text | provider_flags "the $KUBELET_UNIT unit (systemctl cat $KUBELET_UNIT)"
+	env_files | while IFS= read -r f; do
+		provider_flags "$f" <"$root$f"
+	done
+}
+
+# running_flag_sources prints the flags the running kubelet has.
+running_flag_sources() {
+	kubelet_cmdlines | provider_flags "the running kubelet's command line"
+}
+
+# ours_in SOURCES prints the places in SOURCES that name our config or bin
+# dir; others_in SOURCES the first flag naming another one.
+ours_in() {
+	printf '%s\n' "$1" | awk -F '\t' -v cfg="$CONFIG_FILE" -v bin="$BIN_DIR" \
+		'($2 == "config" && $3 == cfg) || ($2 == "bin" && $3 == bin) { if (!seen[$1]++) print $1 }'
+}
+others_in() {
+	printf '%s\n' "$1" | awk -F '\t' -v cfg="$CONFIG_FILE" -v bin="$BIN_DIR" '
+		$2 == "config" && $3 != cfg { print $1 ": --image-credential-provider-config=" $3; exit }
+		$2 == "bin" && $3 != bin { print $1 ": --image-credential-provider-bin-dir=" $3; exit }'
 }
 
 # find_flags_file sets FLAGS_FILE (a host path) to the environment file that
@@ -96,10 +192,11 @@ find_flags_file() {
 	fi
 }
 
-# flags_line prints the first "VAR=..." line of the flags file, if any.
+# flags_line prints the last "VAR=..." line of the flags file, if any: the
+# one systemd uses when the variable is defined more than once.
 flags_line() {
 	[ -f "$root$FLAGS_FILE" ] || return 0
-	grep -m1 "^[[:space:]]*$FLAGS_VAR=" "$root$FLAGS_FILE" || true
+	grep "^[[:space:]]*$FLAGS_VAR=" "$root$FLAGS_FILE" | tail -n 1 || true
 }
 
 # split_value sets quote and value from a "VAR=value" line, value unquoted.
@@ -120,21 +217,22 @@ has_flag() {
 	return 1
 }
 
-# replace_line writes the flags file with its first VAR= line replaced by
-# $1 (deleted when $1 is empty; appended when there was none).
+# replace_line writes the flags file with its last VAR= line (the one
+# systemd uses) replaced by $1 (deleted when $1 is empty; appended when
+# there was none).
 replace_line() {
 	file=$root$FLAGS_FILE
 	tmp=$file.ocir-tmp.$$
 	if [ -f "$file" ]; then
 		NEWLINE=$1 FLAGS_VAR=$FLAGS_VAR awk '
-			!done && $0 ~ "^[ \t]*" ENVIRON["FLAGS_VAR"] "=" {
-				done = 1
+			NR == FNR { if ($0 ~ "^[ \t]*" ENVIRON["FLAGS_VAR"] "=") last = FNR; next }
+			FNR == last {
 				if (ENVIRON["NEWLINE"] != "") print ENVIRON["NEWLINE"]
 				next
 			}
 			{ print }
-			END { if (!done && ENVIRON["NEWLINE"] != "") print ENVIRON["NEWLINE"] }
-		' "$file" >"$tmp"
+			END { if (!last && ENVIRON["NEWLINE"] != "") print ENVIRON["NEWLINE"] }
+		' "$file" "$file" >"$tmp"
 		chmod "$(stat -c %a "$file")" "$tmp"
 	else
 		mkdir -p "$(dirname "$file")"
@@ -144,22 +242,14 @@ replace_line() {
 	mv -f "$tmp" "$file"
 }
 
-# check_flags fails before anything is touched if the kubelet already uses
-# another credential provider config: overwriting it would break that one.
+# check_flags fails before anything is touched if the kubelet already uses,
+# or would use at its next start, another credential provider config or bin
+# dir: from its unit, any of its environment files (kubeadm-flags.env
+# included) or its running command line. Overwriting that would break it.
 check_flags() {
-	line=$(flags_line)
-	split_value "$line"
-	for word in $value; do
-		case $word in
-		--image-credential-provider-config=* | --image-credential-provider-bin-dir=*)
-			has_flag "$flag_config $flag_bin" "$word" ||
-				die "$FLAGS_FILE already has $word; merge $CONFIG_FILE into that config (or use a config directory, kubelet 1.34+) instead"
-			;;
-		--image-credential-provider-config | --image-credential-provider-bin-dir)
-			die "$FLAGS_FILE already has $word; merge the configs by hand"
-			;;
-		esac
-	done
+	other=$(others_in "$(static_flag_sources; running_flag_sources)")
+	[ -z "$other" ] ||
+		die "${other%%: *} already has ${other#*: }: the kubelet uses another credential provider config. Merge $CONFIG_FILE into that config (or use a config directory, kubelet 1.34+) instead"
 }
 
 # add_flags returns 0 when it changed the flags file.
@@ -233,14 +323,60 @@ put() {
 	return 0
 }
 
+# save HOSTPATH keeps a copy of a host file (or notes its absence) in
+# $backup, for restore.
+save() {
+	key=$(printf '%s' "$1" | tr '/' '%')
+	if [ -e "$root$1" ] || [ -L "$root$1" ]; then
+		cp -a "$root$1" "$backup/$key"
+	else
+		: >"$backup/$key.absent"
+	fi
+	printf '%s\n' "$1" >>"$backup/list"
+}
+
+# restore puts every saved host path back as it was.
+restore() {
+	[ -f "$backup/list" ] || return 0
+	while IFS= read -r p; do
+		key=$(printf '%s' "$p" | tr '/' '%')
+		rm -rf "$root$p"
+		if [ ! -e "$backup/$key.absent" ]; then
+			mkdir -p "$(dirname "$root$p")"
+			cp -a "$backup/$key" "$root$p"
+		fi
+	done <"$backup/list"
+	# Directories this run created, if they are empty again.
+	if [ -f "$backup/dirs" ]; then
+		while IFS= read -r d; do
+			rmdir "$root$d" 2>/dev/null || true
+		done <"$backup/dirs"
+	fi
+}
+
+# note_new_dirs HOSTPATH... records which of these directories do not exist
+# yet, so restore can remove them again.
+note_new_dirs() {
+	for d in "$@"; do
+		[ -d "$root$d" ] || printf '%s\n' "$d" >>"$backup/dirs"
+	done
+}
+
 # --- the kubelet process -----------------------------------------------------
+
+# kubelet_pids prints the PID of each running kubelet.
+kubelet_pids() {
+	for d in "$PROC"/[0-9]*; do
+		if [ -r "$d/comm" ] && [ "$(cat "$d/comm" 2>/dev/null)" = kubelet ]; then
+			printf '%s\n' "${d##*/}"
+		fi
+	done
+}
 
 # kubelet_cmdlines prints the command line of each running kubelet.
 kubelet_cmdlines() {
-	for d in "$PROC"/[0-9]*; do
-		if [ -r "$d/comm" ] && [ "$(cat "$d/comm" 2>/dev/null)" = kubelet ]; then
-			tr '\0' ' ' <"$d/cmdline" 2>/dev/null && echo
-		fi
+	for pid in $(kubelet_pids); do
+		tr '\0' ' ' <"$PROC/$pid/cmdline" 2>/dev/null && echo
 	done
 }
 
@@ -255,26 +391,118 @@ kubelet_has_flags() {
 	done | grep -q yes
 }
 
-restart_kubelet() {
-	log "restarting $KUBELET_UNIT"
-	$SYSTEMCTL restart "$KUBELET_UNIT" || die "'$SYSTEMCTL restart $KUBELET_UNIT' failed; see: journalctl -u $KUBELET_UNIT"
+# flags_match PID WANT: does that kubelet run with our flags (WANT=with),
+# without any flag naming our config or bin dir (without), or either (any)?
+flags_match() {
+	c=$(tr '\0' ' ' <"$PROC/$1/cmdline" 2>/dev/null) || return 1
+	case $2 in
+	with) has_flag "$c" "$flag_config" && has_flag "$c" "$flag_bin" ;;
+	without) [ -z "$(ours_in "$(printf '%s\n' "$c" | provider_flags kubelet)")" ] ;;
+	*) return 0 ;;
+	esac
 }
 
-wait_for_flags() {
-	waited=0
+healthz_ok() {
+	[ -n "$HEALTHZ_URL" ] || return 1
+	if command -v curl >/dev/null 2>&1; then
+		[ "$(curl -fsS -m 2 "$HEALTHZ_URL" 2>/dev/null || true)" = ok ]
+	elif command -v wget >/dev/null 2>&1; then
+		[ "$(wget -q -T 2 -O - "$HEALTHZ_URL" 2>/dev/null || true)" = ok ]
+	else
+		return 1
+	fi
+}
+
+restart_kubelet() {
+	log "restarting $KUBELET_UNIT"
+	if ! $SYSTEMCTL restart "$KUBELET_UNIT"; then
+		verify_error="'$SYSTEMCTL restart $KUBELET_UNIT' failed"
+		return 1
+	fi
+}
+
+# verify_kubelet WANT waits until the kubelet is active with the flags WANT
+# says (see flags_match) and either its healthz answers ok or it has kept
+# the same PID for VERIFY_STABLE seconds: a kubelet that exits a second
+# after it started (a config it cannot use, say) does not pass. On failure
+# verify_error says why.
+verify_kubelet() {
+	limit=$VERIFY_TIMEOUT
+	[ "$limit" -gt "$VERIFY_STABLE" ] || limit=$((VERIFY_STABLE + 1))
+	waited=0 stable=0 last='' seen=
 	while :; do
-		rc=0
-		kubelet_has_flags || rc=$?
-		[ "$rc" -eq 0 ] && return 0
-		if [ "$waited" -ge "$VERIFY_TIMEOUT" ]; then
-			if [ "$rc" -eq 2 ]; then
-				die "the kubelet is not running after the restart; see: journalctl -u $KUBELET_UNIT"
+		pid=$(kubelet_pids | head -n 1)
+		if [ -n "$pid" ] && $SYSTEMCTL is-active --quiet "$KUBELET_UNIT" 2>/dev/null; then
+			if [ "$pid" = "$last" ]; then
+				stable=$((stable + 1))
+			else
+				stable=0 last=$pid
 			fi
-			die "the kubelet runs without $flag_config after the restart: its unit does not read $FLAGS_FILE as assumed; set FLAGS_FILE (see docs/kubernetes.md)"
+			if flags_match "$pid" "$1"; then
+				seen=up
+				if [ "$stable" -ge "$VERIFY_STABLE" ] || healthz_ok; then
+					return 0
+				fi
+			elif [ "$stable" -ge "$VERIFY_STABLE" ]; then
+				# Up and steady with the wrong flags: that will not change.
+				if [ "$1" = with ]; then
+					verify_error="the kubelet runs without $flag_config after the restart: its unit does not read $FLAGS_FILE as assumed; set FLAGS_FILE (see docs/kubernetes.md)"
+				else
+					verify_error="the restarted kubelet still runs with $flag_config or $flag_bin"
+				fi
+				return 1
+			fi
+		else
+			stable=0 last=''
+		fi
+		if [ "$waited" -ge "$limit" ]; then
+			if [ -n "$seen" ]; then
+				verify_error="the kubelet did not stay up for ${VERIFY_STABLE}s after the restart (it exited, or systemd restarted it); see: journalctl -u $KUBELET_UNIT"
+			elif [ -n "$last" ]; then
+				verify_error="the kubelet does not run with the expected flags ${limit}s after the restart"
+			else
+				verify_error="the kubelet is not running ${limit}s after the restart; see: journalctl -u $KUBELET_UNIT"
+			fi
+			return 1
 		fi
 		sleep 1
 		waited=$((waited + 1))
 	done
+}
+
+# --- the kubelet's version -----------------------------------------------------
+
+# kubelet_minor prints the kubelet's minor version (1.NN): KUBELET_VERSION,
+# or what `kubelet --version` says, asking the binary of the unit's
+# ExecStart, of the running kubelet, or the usual places.
+kubelet_minor() {
+	v=$KUBELET_VERSION
+	tried=''
+	if [ -z "$v" ]; then
+		candidates=$KUBELET_BIN
+		if [ -z "$candidates" ]; then
+			exec_bin=$(unit_text | sed -n 's/^[[:space:]]*ExecStart=[-@:+!]*[[:space:]]*\([^[:space:]]*\).*/\1/p' | grep . | tail -n 1 || true)
+			case $exec_bin in */kubelet) candidates=$exec_bin ;; esac
+			for pid in $(kubelet_pids); do
+				exe=$(readlink "$PROC/$pid/exe" 2>/dev/null || true)
+				case $exe in /*kubelet) candidates="$candidates $exe" ;; esac
+			done
+			candidates="$candidates /usr/bin/kubelet /usr/local/bin/kubelet"
+		fi
+		for b in $candidates; do
+			case " $tried " in *" $b "*) continue ;; esac
+			tried="$tried $b"
+			[ -x "$root$b" ] || continue
+			v=$("$root$b" --version 2>/dev/null || true)
+			[ -z "$v" ] || break
+		done
+	fi
+	minor=$(printf '%s\n' "$v" | sed -n 's/^[^0-9]*\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -n 1)
+	case $minor in
+	"1 "*) printf '%s\n' "${minor#1 }" ;;
+	[2-9]" "* | [1-9][0-9]*" "*) echo 999 ;; # a 2.x kubelet is newer than anything here
+	*) die "cannot tell the kubelet's version (asked:${tried:- nothing}; got '$v'); set KUBELET_VERSION, e.g. KUBELET_VERSION=1.33" ;;
+	esac
 }
 
 # --- modes -------------------------------------------------------------------
@@ -289,10 +517,24 @@ do_install() {
 	# invalid config or a missing binary makes the kubelet exit at start.
 	find_flags_file
 	check_flags
+	minor=$(kubelet_minor)
+	validate_opts=''
+	if [ "$minor" -lt 26 ]; then
+		die "the kubelet is v1.$minor; ocir-credential-provider needs kubelet 1.26 or newer (credential provider API v1)"
+	elif [ "$minor" -lt 34 ]; then
+		# No service-account tokens for plugins before 1.34 (1.33's alpha
+		# has another config format): validate as such a kubelet does.
+		validate_opts=--no-service-account-tokens
+	fi
 	# One binary, one name per provider entry (node mode and service-account
 	# mode need two): the other names are symlinks.
-	names=$("$bin_src" validate-config --names "$cfg_src") ||
-		die "$cfg_src is not a valid credential provider config"
+	# shellcheck disable=SC2086 # validate_opts is empty or one flag
+	if ! names=$("$bin_src" validate-config $validate_opts --names "$cfg_src"); then
+		if [ -n "$validate_opts" ] && grep -q '^[^#]*tokenAttributes' "$cfg_src"; then
+			die "$cfg_src uses service-account token mode (tokenAttributes), which needs kubelet 1.34 or newer; this kubelet is v1.$minor"
+		fi
+		die "$cfg_src is not a valid credential provider config for kubelet v1.$minor"
+	fi
 	staged=$(mktemp -d)
 	trap 'rm -rf "$staged"' EXIT
 	cp "$bin_src" "$staged/$name"
@@ -300,8 +542,35 @@ do_install() {
 	for n in $names; do
 		[ "$n" = "$name" ] || ln -s "$name" "$staged/$n"
 	done
-	"$bin_src" validate-config --bin-dir "$staged" "$cfg_src" >/dev/null ||
+	# shellcheck disable=SC2086
+	"$bin_src" validate-config $validate_opts --bin-dir "$staged" "$cfg_src" >/dev/null ||
 		die "$cfg_src names providers this binary cannot serve"
+
+	# A payload whose install was rolled back on this kubelet is not tried
+	# again: each try would restart the kubelet.
+	attempt=$({
+		cat "$bin_src" "$cfg_src"
+		printf '%s\n' "$FLAGS_FILE" "$FLAGS_VAR" "$CONFIG_FILE" "$BIN_DIR" "kubelet 1.$minor"
+	} | cksum | cut -d ' ' -f 1)
+	if [ -f "$failed_memo" ] && [ "$(head -n 1 "$failed_memo")" = "$attempt" ]; then
+		if [ "$RETRY_FAILED" = 1 ]; then
+			log "retrying a payload that failed before (RETRY_FAILED=1)"
+		else
+			die "installing this same payload failed on this node before and was rolled back: $(sed -n 2p "$failed_memo")
+Not trying again, which would restart the kubelet again. Fix the cause (or change the config or binary), then remove ${failed_memo#"$root"} or run with RETRY_FAILED=1"
+		fi
+	fi
+
+	backup=$staged/backup
+	mkdir "$backup"
+	note_new_dirs "$BIN_DIR" "$(dirname "$CONFIG_FILE")" "$(dirname "$FLAGS_FILE")" "${top_dir#"$root"}"
+	save "$BIN_DIR/$name"
+	for n in $names; do
+		[ "$n" = "$name" ] || save "$BIN_DIR/$n"
+	done
+	save "$CONFIG_FILE"
+	save "$FLAGS_FILE"
+	save "${state_dir#"$root"}"
 
 	restart=no
 	if put "$bin_src" "$root$BIN_DIR/$name" 755; then
@@ -318,15 +587,16 @@ do_install() {
 		fi
 		grep -qx "$n" "$state_dir/links" 2>/dev/null || printf '%s\n' "$n" >>"$state_dir/links"
 	done
+	changed=no
 	if put "$cfg_src" "$root$CONFIG_FILE" 644; then
 		log "installed $CONFIG_FILE"
-		restart=yes
+		restart=yes changed=yes
 	else
 		log "$CONFIG_FILE unchanged"
 	fi
 	if add_flags; then
 		log "added the credential provider flags to $FLAGS_VAR in $FLAGS_FILE"
-		restart=yes
+		restart=yes changed=yes
 	else
 		log "$FLAGS_FILE already has the flags"
 	fi
@@ -338,20 +608,76 @@ do_install() {
 			restart=yes
 		fi
 	fi
-	if [ "$restart" = yes ]; then
-		restart_kubelet
-		wait_for_flags
-		log "the kubelet runs with ocir-credential-provider"
-	else
+	if [ "$restart" = no ]; then
+		rm -f "$failed_memo"
 		log "nothing changed; the kubelet was not restarted"
+		return 0
 	fi
+	verify_error=''
+	if restart_kubelet && verify_kubelet with; then
+		rm -f "$failed_memo"
+		log "the kubelet runs with ocir-credential-provider"
+		return 0
+	fi
+
+	# The kubelet did not come up, or not for long, or not with the flags:
+	# put back what was there and restart it again.
+	why=$verify_error
+	log "error: $why"
+	log "rolling back"
+	restore
+	mkdir -p "$top_dir"
+	printf '%s\n%s (%s)\n' "$attempt" "$why" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$failed_memo"
+	if [ "$changed" = yes ]; then
+		verify_error=''
+		if ! restart_kubelet || ! verify_kubelet any; then
+			die "$why. Rolled back the files, but the kubelet did not come back after that either: $verify_error"
+		fi
+		die "$why. Rolled back: the kubelet runs as before the install"
+	fi
+	die "$why. Nothing had changed on this node; the kubelet was restarted once"
 }
 
 do_uninstall() {
+	staged=$(mktemp -d)
+	trap 'rm -rf "$staged"' EXIT
+	backup=$staged/backup
+	mkdir "$backup"
 	restart=no
+	if [ -f "$state_dir/flags-file" ]; then
+		save "$(cat "$state_dir/flags-file")"
+	fi
+	removed=no
 	if remove_flags; then
+		removed=yes
+	fi
+	# The kubelet exits at start when its provider config or bin dir is
+	# missing: while anything else hands it ours (the shipped systemd
+	# drop-in, kubeadm-flags.env, cloud-init's extra args, a hand edit),
+	# they must stay.
+	refs=$(ours_in "$(static_flag_sources)")
+	if [ -n "$refs" ]; then
+		restore
+		die "the kubelet still gets $flag_config or $flag_bin from: $(printf '%s\n' "$refs" | paste -s -d ';' - | sed 's/;/; /g').
+Changed nothing and kept $CONFIG_FILE and $BIN_DIR, without which the kubelet would not start. Remove the flags there (then systemctl daemon-reload if it is the unit), and run uninstall again"
+	fi
+	if [ "$removed" = yes ]; then
 		log "removed the credential provider flags from $FLAGS_FILE"
 		restart=yes
+	fi
+	if [ "$restart" = no ] && [ -n "$(ours_in "$(running_flag_sources)")" ]; then
+		log "the running kubelet still has the credential provider flags"
+		restart=yes
+	fi
+	if [ "$restart" = yes ]; then
+		verify_error=''
+		if ! restart_kubelet || ! verify_kubelet without; then
+			if [ -n "$(ours_in "$(running_flag_sources)")" ]; then
+				die "the restarted kubelet still runs with $flag_config or $flag_bin, from somewhere other than its unit and environment files. Kept $CONFIG_FILE and $BIN_DIR, without which it would not start; remove the flags there, then run uninstall again"
+			fi
+			die "$verify_error. Kept $CONFIG_FILE and $BIN_DIR; once the kubelet runs, run uninstall again"
+		fi
+		log "the kubelet runs without ocir-credential-provider"
 	fi
 	if [ -f "$root$CONFIG_FILE" ]; then
 		rm -f "$root$CONFIG_FILE"
@@ -371,11 +697,10 @@ do_uninstall() {
 		log "removed $BIN_DIR/$name"
 	fi
 	rmdir "$root$BIN_DIR" 2>/dev/null || true
-	# State, and the copy of this script the DaemonSet installer staged.
-	rm -rf "$root/var/lib/ocir-credential-provider"
-	if [ "$restart" = yes ]; then
-		restart_kubelet
-	else
+	# State, the memo of a failed install, and the copy of this script the
+	# DaemonSet installer staged.
+	rm -rf "$top_dir"
+	if [ "$restart" = no ]; then
 		log "nothing to undo in the kubelet's flags; the kubelet was not restarted"
 	fi
 }

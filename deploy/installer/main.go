@@ -8,16 +8,26 @@
 //
 //	ocir-node-installer install|uninstall   stage and run install.sh
 //	ocir-node-installer pause               wait for SIGTERM (the DaemonSet's main container)
+//
+// START_JITTER (a duration, e.g. 5m, or seconds) makes install and uninstall
+// first wait a random time up to that long. A DaemonSet starts its pods on
+// every node at once when it is created (maxUnavailable only paces updates),
+// so without it every kubelet of the cluster would restart in the same few
+// seconds.
 package main
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 )
 
 const (
@@ -30,7 +40,11 @@ const (
 )
 
 // passEnv are the install.sh settings the DaemonSet may set.
-var passEnv = []string{"BIN_DIR", "CONFIG_FILE", "FLAGS_FILE", "FLAGS_VAR", "KUBELET_UNIT", "VERIFY_TIMEOUT"}
+var passEnv = []string{"BIN_DIR", "CONFIG_FILE", "FLAGS_FILE", "FLAGS_VAR", "KUBELET_UNIT", "KUBELET_BIN", "KUBELET_VERSION",
+	"VERIFY_TIMEOUT", "VERIFY_STABLE", "HEALTHZ_URL", "RETRY_FAILED"}
+
+// maxJitter bounds START_JITTER: the pod sits in Init that long.
+const maxJitter = time.Hour
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -53,6 +67,16 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("unknown mode %q", args[0])
 	}
+	jitter, err := parseJitter(os.Getenv("START_JITTER"))
+	if err != nil {
+		return err
+	}
+	if jitter > 0 {
+		d := time.Duration(rand.Int64N(int64(jitter)))
+		fmt.Fprintf(os.Stderr, "ocir-node-installer: waiting %s (random, START_JITTER=%s) so that nodes do not restart their kubelets all at once\n",
+			d.Round(time.Second), jitter)
+		time.Sleep(d)
+	}
 	hostRoot := getenv("HOST_ROOT", "/host")
 	payload := getenv("PAYLOAD_DIR", "/payload")
 	if err := stage(payload, configOverride, filepath.Join(hostRoot, stagingDir)); err != nil {
@@ -67,6 +91,27 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "ocir-node-installer: running %v on the host\n", argv)
 	return syscall.Exec(argv[0], argv, env)
+}
+
+// parseJitter reads START_JITTER: empty or 0 for none, a Go duration, or
+// whole seconds.
+func parseJitter(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, fmt.Errorf("START_JITTER %q: want a duration such as 5m, or seconds", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > maxJitter {
+		return 0, fmt.Errorf("START_JITTER %q: want between 0 and %s", v, maxJitter)
+	}
+	return d, nil
 }
 
 func getenv(k, def string) string {
@@ -127,14 +172,16 @@ func copyFile(src, dst string, mode os.FileMode) error {
 
 // hostCommand is what runs after the chroot into the host root: install.sh
 // under the host's shell, through the host's nsenter into PID 1's mount
-// namespace when there is one (systemctl ignores most requests in a chroot;
-// the DaemonSet uses hostPID so PID 1 is the host's init).
+// and network namespaces when there is one (systemctl ignores most requests
+// in a chroot; the kubelet's healthz, which install.sh asks after a restart,
+// listens on the host's loopback; the DaemonSet uses hostPID so PID 1 is the
+// host's init).
 func hostCommand(hostRoot, mode string, getenv func(string) string) (argv, env []string) {
 	script := filepath.Join(stagingDir, "install.sh")
 	argv = []string{"/bin/sh", script, mode}
 	for _, nsenter := range []string{"/usr/bin/nsenter", "/bin/nsenter", "/usr/sbin/nsenter"} {
 		if _, err := os.Stat(filepath.Join(hostRoot, nsenter)); err == nil {
-			argv = append([]string{nsenter, "--target", "1", "--mount", "--"}, argv...)
+			argv = append([]string{nsenter, "--target", "1", "--mount", "--net", "--"}, argv...)
 			break
 		}
 	}

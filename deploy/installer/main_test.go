@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestStagePrefersTheMountedConfig(t *testing.T) {
@@ -63,7 +64,7 @@ func TestHostCommandUsesNsenterWhenTheHostHasIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	argv, _ = hostCommand(host, "uninstall", env)
-	if !slices.Equal(argv, []string{"/usr/bin/nsenter", "--target", "1", "--mount", "--", "/bin/sh", stagingDir + "/install.sh", "uninstall"}) {
+	if !slices.Equal(argv, []string{"/usr/bin/nsenter", "--target", "1", "--mount", "--net", "--", "/bin/sh", stagingDir + "/install.sh", "uninstall"}) {
 		t.Errorf("with nsenter: %q", argv)
 	}
 }
@@ -72,6 +73,35 @@ func TestRunRejectsUnknownModes(t *testing.T) {
 	for _, args := range [][]string{nil, {"upgrade"}, {"install", "extra"}} {
 		if err := run(args); err == nil {
 			t.Errorf("%q accepted", args)
+		}
+	}
+}
+
+func TestParseJitter(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 0, "0": 0, " 5m ": 5 * time.Minute, "90": 90 * time.Second, "1h": time.Hour, "30s": 30 * time.Second} {
+		if got, err := parseJitter(in); err != nil || got != want {
+			t.Errorf("parseJitter(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"soon", "-1m", "2h", "1.5"} {
+		if _, err := parseJitter(in); err == nil {
+			t.Errorf("parseJitter(%q) accepted", in)
+		}
+	}
+}
+
+func TestRunRejectsABadJitterBeforeTouchingTheHost(t *testing.T) {
+	t.Setenv("START_JITTER", "soon")
+	t.Setenv("HOST_ROOT", t.TempDir())
+	if err := run([]string{"install"}); err == nil {
+		t.Error("accepted START_JITTER=soon")
+	}
+}
+
+func TestPassEnvCoversTheInstallScriptSettings(t *testing.T) {
+	for _, k := range []string{"VERIFY_STABLE", "HEALTHZ_URL", "KUBELET_VERSION", "RETRY_FAILED"} {
+		if !slices.Contains(passEnv, k) {
+			t.Errorf("%s is not passed to install.sh", k)
 		}
 	}
 }
