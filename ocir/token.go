@@ -52,49 +52,14 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 	signer := common.DefaultRequestSigner(kp)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		issued := p.now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.TokenURL(), nil)
-		if err != nil {
-			return nil, &Error{Kind: ErrIdentityBroken, Registry: reg.Host, Err: err}
+		entry, retry, wait, err := p.tryToken(ctx, client, signer, reg, id, attempt)
+		if err == nil {
+			return entry, nil
 		}
-		req.Header.Set("Date", issued.UTC().Format(http.TimeFormat))
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", p.userAgent)
-		if err := p.sign(ctx, signer, req); err != nil {
-			// Token-based principals federate inside Sign; a federation
-			// endpoint that is down or throttling is worth retrying.
-			if !errors.Is(err, ErrTransient) || ctx.Err() != nil {
-				return nil, withRegistry(err, reg.Host)
-			}
-			lastErr = withRegistry(err, reg.Host)
-			wait := backoff(attempt)
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-				return nil, lastErr
-			}
-			p.log.Info("obtaining the security token failed, retrying", "registry", reg.Host, "in", wait.Round(time.Millisecond), "err", err)
-			select {
-			case <-ctx.Done():
-				return nil, deadlineError(ctx, reg.Host, p.timeout, lastErr)
-			case <-time.After(wait):
-			}
-			continue
+		if !retry {
+			return nil, err
 		}
-		p.log.Debug("requesting OCIR token", "registry", reg.Host, "identity", id.describe, "attempt", attempt+1)
-		resp, err := client.Do(req)
-		var wait time.Duration
-		if err != nil {
-			lastErr = &Error{Kind: ErrTransient, Registry: reg.Host, Err: fmt.Errorf("GET %s: %w", reg.TokenURL(), err)}
-		} else {
-			entry, retry, err := p.readTokenResponse(resp, reg, id, issued)
-			if err == nil {
-				return entry, nil
-			}
-			if !retry {
-				return nil, err
-			}
-			lastErr = err
-			wait = retryAfter(resp.Header.Get("Retry-After"), p.now())
-		}
+		lastErr = err
 		if ctx.Err() != nil {
 			return nil, deadlineError(ctx, reg.Host, p.timeout, lastErr)
 		}
@@ -111,6 +76,34 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 		case <-time.After(wait):
 		}
 	}
+}
+
+// tryToken makes one signed attempt. retry says whether another attempt
+// may help; wait is the server's Retry-After, 0 when it sent none.
+func (p *Provider) tryToken(ctx context.Context, client *http.Client, signer common.HTTPRequestSigner, reg registry.Registry, id *identity, attempt int) (entry *cacheEntry, retry bool, wait time.Duration, err error) {
+	issued := p.now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.TokenURL(), nil)
+	if err != nil {
+		return nil, false, 0, &Error{Kind: ErrIdentityBroken, Registry: reg.Host, Err: err}
+	}
+	req.Header.Set("Date", issued.UTC().Format(http.TimeFormat))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", p.userAgent)
+	if err := p.sign(ctx, signer, req); err != nil {
+		// Token-based principals federate inside Sign; a federation
+		// endpoint that is down or throttling is worth retrying.
+		return nil, errors.Is(err, ErrTransient) && ctx.Err() == nil, 0, withRegistry(err, reg.Host)
+	}
+	p.log.Debug("requesting OCIR token", "registry", reg.Host, "identity", id.describe, "attempt", attempt+1)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, true, 0, &Error{Kind: ErrTransient, Registry: reg.Host, Err: fmt.Errorf("GET %s: %w", reg.TokenURL(), err)}
+	}
+	entry, retry, err = p.readTokenResponse(resp, reg, id, issued)
+	if err != nil && retry {
+		wait = retryAfter(resp.Header.Get("Retry-After"), p.now())
+	}
+	return entry, retry, wait, err
 }
 
 func backoff(attempt int) time.Duration {
