@@ -342,8 +342,7 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 		}
 	}
 	if all {
-		p.state.metadataMemo = nil
-		p.state.failures = map[string]failureMemo{}
+		p.state.memos = map[string]memo{}
 	}
 	p.state.mu.Unlock()
 	if p.cacheDir == "" {
@@ -361,13 +360,12 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 		if err != nil {
 			continue
 		}
-		base := filepath.Base(path)
-		if all && strings.HasPrefix(base, failureMemoPrefix) {
-			var m failureMemo
+		if all && isMemoFile(filepath.Base(path)) {
+			var m memo
 			if json.Unmarshal(raw, &m) != nil || m.Key == "" {
 				continue
 			}
-		} else if base != metadataMemoFile || !all {
+		} else {
 			e, err := decodeEntry(raw)
 			if err != nil || filepath.Base(path) != entryName(e.Key, e.Registry) || !match(e) {
 				continue

@@ -19,11 +19,10 @@ import (
 
 // state is the mutable part of a Provider, created by New.
 type state struct {
-	mu           sync.Mutex
-	entries      map[string]*cacheEntry // memory cache by entry file name
-	metadataMemo *metadataMemo
-	keys         map[string]common.KeyProvider // built token-based principals by identity key
-	failures     map[string]failureMemo        // slow failures by memo file name
+	mu      sync.Mutex
+	entries map[string]*cacheEntry        // memory cache by entry file name
+	memos   map[string]memo               // remembered negative answers by file name
+	keys    map[string]common.KeyProvider // built token-based principals by identity key
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -43,7 +42,7 @@ func newState() *state {
 	return &state{
 		entries:      map[string]*cacheEntry{},
 		keys:         map[string]common.KeyProvider{},
-		failures:     map[string]failureMemo{},
+		memos:        map[string]memo{},
 		probeTimeout: metadataProbeTimeout,
 		dmiPath:      chassisAssetTagPath,
 	}
@@ -116,7 +115,7 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 		}
 	}
 	if m, ok := p.recentFailure(id.cacheKey); ok && !req.forceRefresh {
-		return p.staleOr(id, reg, m.error(reg.Host))
+		return p.staleOr(id, reg, failureError(m, reg.Host))
 	}
 	// One process fetches; the others wait here and then find its result.
 	lock, err := p.lockEntry(ctx, id.cacheKey, reg.Host)

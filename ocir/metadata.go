@@ -2,14 +2,12 @@ package ocir
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -22,7 +20,6 @@ const (
 	// remembered, so a docker build with many credHelpers entries probes once.
 	metadataNegativeTTL = 5 * time.Minute
 	chassisAssetTagPath = "/sys/class/dmi/id/chassis_asset_tag"
-	metadataMemoFile    = "metadata-probe.json"
 )
 
 // instancePrincipalPlausible is true only where an instance is plausible,
@@ -33,12 +30,6 @@ func (p *Provider) instancePrincipalPlausible() bool {
 	}
 	raw, err := os.ReadFile(p.state.dmiPath)
 	return err == nil && strings.TrimSpace(string(raw)) == "OracleCloud.com"
-}
-
-type metadataMemo struct {
-	URL       string    `json:"url"`
-	CheckedAt time.Time `json:"checkedAt"`
-	Err       string    `json:"error"`
 }
 
 // probeMetadata checks that the instance metadata service answers, with
@@ -53,15 +44,15 @@ func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error)
 		}
 		return "", &Error{Kind: kind, Err: fmt.Errorf("instance metadata service %s unreachable: %w", base, err), Hint: hint}
 	}
-	if m, ok := p.metadataNegative(base); ok {
-		return fail(fmt.Errorf("%s (remembered from %s)", m.Err, m.CheckedAt.UTC().Format(time.RFC3339)))
+	if m, ok := p.recall(metadataMemoFile, base, time.Minute); ok {
+		return fail(fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
 	}
 	region, err := p.fetchMetadataRegion(ctx, base)
 	if err != nil {
 		// A probe cut short by the caller's own deadline says nothing
 		// about the metadata service: do not make others believe it.
 		if ctx.Err() == nil {
-			p.rememberMetadataNegative(base, err)
+			p.memorize(metadataMemoFile, base, metadataNegativeTTL, err)
 		}
 		return fail(err)
 	}
@@ -95,36 +86,4 @@ func (p *Provider) fetchMetadataRegion(parent context.Context, base string) (str
 		return "", fmt.Errorf("GET /instance/region: HTTP %d", resp.StatusCode)
 	}
 	return strings.TrimSpace(string(body)), nil
-}
-
-func (p *Provider) metadataNegative(base string) (metadataMemo, bool) {
-	now := p.now()
-	p.state.mu.Lock()
-	m := p.state.metadataMemo
-	p.state.mu.Unlock()
-	if m == nil && p.cacheOn && p.cacheDir != "" {
-		if raw, err := readPrivateFile(filepath.Join(p.cacheDir, metadataMemoFile)); err == nil {
-			var disk metadataMemo
-			if json.Unmarshal(raw, &disk) == nil {
-				m = &disk
-			}
-		}
-	}
-	if m == nil || m.URL != base || now.Sub(m.CheckedAt) >= metadataNegativeTTL || m.CheckedAt.After(now.Add(time.Minute)) {
-		return metadataMemo{}, false
-	}
-	return *m, true
-}
-
-func (p *Provider) rememberMetadataNegative(base string, err error) {
-	m := &metadataMemo{URL: base, CheckedAt: p.now(), Err: err.Error()}
-	p.state.mu.Lock()
-	p.state.metadataMemo = m
-	p.state.mu.Unlock()
-	if p.cacheOn && p.cacheDir != "" {
-		raw, _ := json.Marshal(m)
-		if err := p.writeCacheFile(metadataMemoFile, raw); err != nil {
-			p.log.Debug("cannot remember metadata probe result", "err", err)
-		}
-	}
 }

@@ -634,7 +634,7 @@ func TestLaptopNeverProbesMetadata(t *testing.T) {
 	if !errors.Is(err, ErrNoIdentity) {
 		t.Fatalf("err = %v", err)
 	}
-	if p.state.metadataMemo != nil {
+	if _, probed := p.state.memos[metadataMemoFile]; probed {
 		t.Error("metadata service was probed on a machine that is not an OCI instance")
 	}
 	_ = start
@@ -803,7 +803,7 @@ func TestProbeCutShortByCallerIsNotRemembered(t *testing.T) {
 	if _, err := p.probeMetadata(ctx, true); err == nil {
 		t.Fatal("probe succeeded despite the caller's deadline")
 	}
-	if _, ok := w.provider().metadataNegative(w.e.MetadataURL()); ok {
+	if _, ok := w.provider().recall(metadataMemoFile, w.e.MetadataURL(), time.Minute); ok {
 		t.Error("a probe cut short by the caller was remembered as 'no metadata service'")
 	}
 }

@@ -1,0 +1,114 @@
+package ocir
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// A memo is a remembered negative answer — "no metadata service at this
+// URL", "this identity failed slowly" — so that neither this process nor
+// the next one (a docker build runs the helper once per credHelpers entry)
+// pays for it again. It lives in memory and as a private file in the cache
+// directory.
+type memo struct {
+	Key   string    `json:"key"` // what the answer is about: a metadata URL, an identity key
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	Err   string    `json:"error"`
+}
+
+const (
+	// metadataMemoFile holds the negative metadata probe answer.
+	metadataMemoFile = "metadata-probe.json"
+	// failureMemoPrefix starts the file names of slow-failure memos.
+	failureMemoPrefix = "failure-"
+	// failureMemoTTL is how long a slow failure is remembered: without it an
+	// OCI endpoint that hangs costs the full timeout per credHelpers entry.
+	failureMemoTTL = 30 * time.Second
+)
+
+func failureMemoName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return failureMemoPrefix + hex.EncodeToString(sum[:12]) + ".json"
+}
+
+// isMemoFile reports whether a cache-directory file name is a memo's.
+func isMemoFile(name string) bool {
+	return name == metadataMemoFile || strings.HasPrefix(name, failureMemoPrefix)
+}
+
+// recall returns the memo stored under name for key while it holds. A memo
+// dated more than slack in the future (the clock moved back) is ignored.
+func (p *Provider) recall(name, key string, slack time.Duration) (memo, bool) {
+	if !p.cacheOn {
+		return memo{}, false
+	}
+	p.state.mu.Lock()
+	m, ok := p.state.memos[name]
+	p.state.mu.Unlock()
+	if !ok && p.cacheDirUsable() {
+		raw, err := readPrivateFile(filepath.Join(p.cacheDir, name))
+		ok = err == nil && json.Unmarshal(raw, &m) == nil
+	}
+	now := p.now()
+	if !ok || m.Key != key || !now.Before(m.Until) || m.Since.After(now.Add(slack)) {
+		return memo{}, false
+	}
+	return m, true
+}
+
+// memorize stores a memo for ttl, in memory and on disk.
+func (p *Provider) memorize(name, key string, ttl time.Duration, cause error) {
+	if !p.cacheOn {
+		return
+	}
+	now := p.now()
+	m := memo{Key: key, Since: now, Until: now.Add(ttl), Err: cause.Error()}
+	p.state.mu.Lock()
+	p.state.memos[name] = m
+	p.state.mu.Unlock()
+	if p.cacheDirUsable() {
+		raw, _ := json.Marshal(m)
+		if err := p.writeCacheFile(name, raw); err != nil {
+			p.log.Debug("cannot write memo", "file", name, "err", err)
+		}
+	}
+}
+
+// forget drops a memo.
+func (p *Provider) forget(name string) {
+	p.state.mu.Lock()
+	delete(p.state.memos, name)
+	p.state.mu.Unlock()
+	if p.cacheDirUsable() {
+		_ = os.Remove(filepath.Join(p.cacheDir, name))
+	}
+}
+
+// recentFailure reports a slow failure of this identity remembered by this
+// or another process within the last failureMemoTTL.
+func (p *Provider) recentFailure(key string) (memo, bool) {
+	return p.recall(failureMemoName(key), key, 0)
+}
+
+// rememberFailure records a failure that took long; quick failures are
+// cheap to retry and are not remembered.
+func (p *Provider) rememberFailure(key string, err error, took time.Duration) {
+	if took >= p.timeout/2 {
+		p.memorize(failureMemoName(key), key, failureMemoTTL, err)
+	}
+}
+
+func (p *Provider) forgetFailure(key string) { p.forget(failureMemoName(key)) }
+
+func failureError(m memo, reg string) error {
+	return &Error{Kind: ErrTransient, Registry: reg,
+		Err:  fmt.Errorf("the last attempt failed slowly at %s and is remembered until %s: %s", m.Since.UTC().Format(time.TimeOnly), m.Until.UTC().Format(time.TimeOnly), strings.TrimSpace(m.Err)),
+		Hint: "not retrying yet so that callers do not wait again; clear the token cache to retry at once"}
+}
