@@ -245,11 +245,34 @@ func (p *Provider) ociConfigPath(override string) (path string, explicit bool) {
 	return "", false
 }
 
+// expandHome expands a leading ~ the way the OCI CLI does.
 func expandHome(v, home string) string {
-	if v == "~" || strings.HasPrefix(v, "~/") {
+	if v == "~" || strings.HasPrefix(v, "~/") || strings.HasPrefix(v, `~\`) {
 		return filepath.Join(home, v[1:])
 	}
 	return v
+}
+
+// ociProfile is OCI_CLI_PROFILE, default DEFAULT; explicit says the user
+// named it.
+func (p *Provider) ociProfile() (profile string, explicit bool) {
+	if v := strings.TrimSpace(p.getenv("OCI_CLI_PROFILE")); v != "" {
+		return v, true
+	}
+	return defaultProfile, false
+}
+
+// Home is the home directory as the OCI CLI finds it, read through getenv.
+func Home(getenv func(string) string) string { return New(WithGetenv(getenv)).home() }
+
+// OCIConfigLocation is the OCI config file (OCI_CLI_CONFIG_FILE >
+// OCI_CONFIG_FILE > ~/.oci/config; "" without a home) and profile
+// (OCI_CLI_PROFILE, default DEFAULT) that identity discovery reads.
+func OCIConfigLocation(getenv func(string) string) (path, profile string) {
+	p := New(WithGetenv(getenv))
+	path, _ = p.ociConfigPath("")
+	profile, _ = p.ociProfile()
+	return path, profile
 }
 
 // profileIdentity resolves an OCI config profile. It returns (nil, nil)
@@ -261,11 +284,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 	path, explicitPath := p.ociConfigPath(cfgOverride)
 	profile, explicitProfile := profileOverride, profileOverride != ""
 	if profile == "" {
-		if v := p.getenv("OCI_CLI_PROFILE"); v != "" {
-			profile, explicitProfile = v, true
-		} else {
-			profile = defaultProfile
-		}
+		profile, explicitProfile = p.ociProfile()
 	}
 	if path == "" {
 		if required {

@@ -86,9 +86,7 @@ func (c *ociConfig) filePath(v, home string) string {
 	if v == "" {
 		return ""
 	}
-	if v == "~" || strings.HasPrefix(v, "~/") || strings.HasPrefix(v, `~\`) {
-		v = filepath.Join(home, v[1:])
-	}
+	v = expandHome(v, home)
 	if !filepath.IsAbs(v) {
 		v = filepath.Join(filepath.Dir(c.path), v)
 	}

@@ -24,10 +24,7 @@ func (p *Provider) configuredRegion() (string, string, error) {
 		return r, "OCI_CLI_REGION", nil
 	}
 	path, _ := p.ociConfigPath("")
-	profile := strings.TrimSpace(p.getenv("OCI_CLI_PROFILE"))
-	if profile == "" {
-		profile = defaultProfile
-	}
+	profile, _ := p.ociProfile()
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		switch {

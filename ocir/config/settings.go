@@ -27,10 +27,13 @@ const (
 
 // Settings is the environment contract shared by both binaries.
 type Settings struct {
-	Timeout    time.Duration // OCIR_TIMEOUT
-	Cache      bool          // OCIR_CACHE
-	CacheDir   string        // OCIR_CACHE_DIR
-	ConfigPath string        // OCIR_CONFIG
+	Timeout  time.Duration // OCIR_TIMEOUT
+	Cache    bool          // OCIR_CACHE
+	CacheDir string        // OCIR_CACHE_DIR
+	// CacheDirExplicit is true when CacheDir came from OCIR_CACHE_DIR
+	// rather than the per-user default.
+	CacheDirExplicit bool
+	ConfigPath       string // OCIR_CONFIG
 	// ConfigExplicit is true when ConfigPath came from OCIR_CONFIG (a
 	// missing explicit file is an error; a missing default one is not).
 	ConfigExplicit bool
@@ -48,11 +51,12 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 		}
 	}
 	if v := strings.TrimSpace(getenv("OCIR_CACHE")); v != "" {
-		if s.Cache, err = parseOnOff(v); err != nil {
+		if s.Cache, err = ParseOnOff(v); err != nil {
 			return s, fmt.Errorf("OCIR_CACHE: %w", err)
 		}
 	}
 	s.CacheDir = getenv("OCIR_CACHE_DIR")
+	s.CacheDirExplicit = s.CacheDir != ""
 	if s.CacheDir == "" {
 		s.CacheDir = DefaultCacheDir(getenv)
 	}
@@ -88,7 +92,8 @@ func ParseTimeout(v string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseOnOff(v string) (bool, error) {
+// ParseOnOff accepts on/off and the usual boolean spellings.
+func ParseOnOff(v string) (bool, error) {
 	switch strings.ToLower(v) {
 	case "on", "true", "1", "yes":
 		return true, nil

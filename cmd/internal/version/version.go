@@ -2,6 +2,8 @@
 // Makefile with -ldflags "-X".
 package version
 
+import "runtime/debug"
+
 // Set at link time; "dev" and "unknown" mark a plain `go build`.
 var (
 	Version = "dev"
@@ -10,3 +12,15 @@ var (
 
 // Module is the Go module path printed by `--version`.
 const Module = "github.com/ocir-credential-helper/ocir-credential-helper"
+
+// Resolve returns v, or when the build did not set one ("" or "dev") the
+// module version recorded by `go install module@version`, else "dev".
+func Resolve(v string) string {
+	if v != "" && v != "dev" {
+		return v
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
