@@ -15,7 +15,6 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -72,11 +71,7 @@ func run(ctx context.Context, c *cli.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	envFile, err := filepath.Abs(filepath.Join(opts.Dir, "env"))
-	if err != nil {
-		_ = e.Close()
-		return err
-	}
+	envFile := e.EnvFile()
 	fmt.Fprintln(stdout, "ready", envFile)
 	<-ctx.Done()
 	if c.Bool("verbose") {

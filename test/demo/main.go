@@ -58,7 +58,7 @@ func run() error {
 	if err := d.useEmulatorEnv(); err != nil {
 		return err
 	}
-	d.proved("listening on loopback; env written to %s", filepath.Join(dir, "emulator", "env"))
+	d.proved("listening on loopback; env written to %s", d.e.EnvFile())
 
 	for _, step := range []func() error{d.apiKey, d.instancePrincipal} {
 		if err := step(); err != nil {

@@ -101,9 +101,6 @@ func newCertCache(ca *certAuthority) *certCache {
 // get returns the certificate for host, issuing it on first use.
 func (c *certCache) get(host string) (*tls.Certificate, error) {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	if host == "" {
-		host = "127.0.0.1"
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cert, ok := c.certs[host]; ok {
@@ -156,10 +153,10 @@ var (
 
 // newInstanceIdentity issues the intermediate CA (RSA, signed by root) and an
 // instance leaf certificate signed by that intermediate.
-func newInstanceIdentity(root *certAuthority, instanceID, compartmentID, tenancyID string) (*instanceIdentity, *rsa.PrivateKey, error) {
+func newInstanceIdentity(root *certAuthority, instanceID, compartmentID, tenancyID string) (*instanceIdentity, error) {
 	interKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	now := time.Now()
 	interTmpl := &x509.Certificate{
@@ -173,16 +170,16 @@ func newInstanceIdentity(root *certAuthority, instanceID, compartmentID, tenancy
 	}
 	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root.cert, interKey.Public(), root.key)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	inter, err := x509.ParseCertificate(interDER)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	leafKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	leafTmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
@@ -200,11 +197,11 @@ func newInstanceIdentity(root *certAuthority, instanceID, compartmentID, tenancy
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, inter, leafKey.Public(), interKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	leaf, err := x509.ParseCertificate(leafDER)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	return &instanceIdentity{
 		intermediate:    inter,
@@ -212,7 +209,7 @@ func newInstanceIdentity(root *certAuthority, instanceID, compartmentID, tenancy
 		leaf:            leaf,
 		leafPEM:         pemEncode("CERTIFICATE", leafDER),
 		leafKeyPEM:      pemEncode("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(leafKey)),
-	}, interKey, nil
+	}, nil
 }
 
 // subjectValue returns the value of the first subject attribute with the

@@ -12,16 +12,17 @@ package emulator
 
 import (
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,12 +67,13 @@ type Emulator struct {
 	tenancyID     string
 	compartmentID string
 	instanceID    string
-	namespace     string
 
-	ca        *certAuthority
-	certs     *certCache
-	stSigner  *jwtSigner // security tokens (session, federation, RPST, OKE)
-	saSigner  *jwtSigner // Kubernetes service-account tokens
+	ca       *certAuthority
+	certs    *certCache
+	stSigner *jwtSigner // security tokens (session, federation, RPST, OKE)
+	// saSigner makes, on first use, the signer of Kubernetes
+	// service-account tokens.
+	saSigner  func() (*jwtSigner, error)
 	identity  *instanceIdentity
 	okeCA     *certAuthority
 	okeCAFile string
@@ -123,6 +125,16 @@ var oc1Regions = map[string]string{
 	"yul": "ca-montreal-1", "jed": "me-jeddah-1", "dxb": "me-dubai-1", "jnb": "af-johannesburg-1",
 }
 
+// oc1KeyOf returns the key of the oc1 region whose identifier is id.
+func oc1KeyOf(id string) (key string, ok bool) {
+	for k, v := range oc1Regions {
+		if v == id {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 func resolveRegion(s string) (regionInfo, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
@@ -131,10 +143,8 @@ func resolveRegion(s string) (regionInfo, error) {
 	if id, ok := oc1Regions[s]; ok {
 		return regionInfo{ID: id, Key: s, Realm: "oc1", Domain: "oraclecloud.com"}, nil
 	}
-	for k, id := range oc1Regions {
-		if id == s {
-			return regionInfo{ID: id, Key: k, Realm: "oc1", Domain: "oraclecloud.com"}, nil
-		}
+	if k, ok := oc1KeyOf(s); ok {
+		return regionInfo{ID: s, Key: k, Realm: "oc1", Domain: "oraclecloud.com"}, nil
 	}
 	return regionInfo{}, fmt.Errorf("emulator: unknown region %q (use an oc1 region identifier such as us-ashburn-1)", s)
 }
@@ -148,10 +158,8 @@ func regionOfHost(host string) string {
 		if id, ok := oc1Regions[rest]; ok {
 			return id
 		}
-		for _, id := range oc1Regions {
-			if id == rest {
-				return id
-			}
+		if _, ok := oc1KeyOf(rest); ok {
+			return rest
 		}
 		return ""
 	}
@@ -187,7 +195,6 @@ func Start(opts Options) (*Emulator, error) {
 		tenancyID:      "ocid1.tenancy." + region.Realm + "..aaaaaaaa" + randomLower(52),
 		compartmentID:  "ocid1.compartment." + region.Realm + "..aaaaaaaa" + randomLower(52),
 		instanceID:     "ocid1.instance." + region.Realm + "." + region.Key + "." + randomLower(60),
-		namespace:      "demotenancy",
 		counts:         map[string]int{},
 		hostCounts:     map[string]map[string]int{},
 		apiKeys:        map[string]*registeredKey{},
@@ -197,7 +204,8 @@ func Start(opts Options) (*Emulator, error) {
 		closing:        make(chan struct{}),
 	}
 	e.tokenTTL.Store(int64(time.Hour))
-	if err := e.generateSecrets(); err != nil {
+	defaultKey, err := e.generateSecrets()
+	if err != nil {
 		return nil, err
 	}
 	if err := writeFile(filepath.Join(dir, "ca.pem"), e.ca.certPEM, 0o644); err != nil {
@@ -210,7 +218,7 @@ func Start(opts Options) (*Emulator, error) {
 		_ = e.Close()
 		return nil, err
 	}
-	if err := e.writeDefaultProfile(); err != nil {
+	if err := e.writeDefaultProfile(defaultKey); err != nil {
 		_ = e.Close()
 		return nil, err
 	}
@@ -223,7 +231,7 @@ func Start(opts Options) (*Emulator, error) {
 		"OCI_CLI_CONFIG_FILE=" + e.ConfigFile(),
 		"OCIR_EMULATOR_URL=" + e.controlURL,
 	}
-	if err := writeFile(filepath.Join(dir, "env"), []byte(strings.Join(e.env, "\n")+"\n"), 0o600); err != nil {
+	if err := writeFile(e.EnvFile(), []byte(strings.Join(e.env, "\n")+"\n"), 0o600); err != nil {
 		_ = e.Close()
 		return nil, err
 	}
@@ -231,16 +239,21 @@ func Start(opts Options) (*Emulator, error) {
 	return e, nil
 }
 
-// generateSecrets creates the CA, the token signing keys and the instance
-// identity concurrently (RSA key generation dominates start-up time).
-func (e *Emulator) generateSecrets() error {
+// generateSecrets creates the CA, the security-token signing key, the
+// instance identity, the OKE CA and the key of the [DEFAULT] API key
+// profile concurrently (RSA key generation dominates start-up time). The
+// service-account signer is made on first use: only OKE tests need it.
+func (e *Emulator) generateSecrets() (defaultKey *rsa.PrivateKey, err error) {
+	e.saSigner = sync.OnceValues(func() (*jwtSigner, error) {
+		return newJWTSigner("emulator-service-account-key")
+	})
 	var wg sync.WaitGroup
-	errs := make([]error, 5)
+	errs := make([]error, 4)
 	wg.Go(func() {
 		var err error
 		if e.ca, err = newCA("ocir emulator test CA"); err == nil {
 			e.certs = newCertCache(e.ca)
-			e.identity, _, err = newInstanceIdentity(e.ca, e.instanceID, e.compartmentID, e.tenancyID)
+			e.identity, err = newInstanceIdentity(e.ca, e.instanceID, e.compartmentID, e.tenancyID)
 		}
 		errs[0] = err
 	})
@@ -250,9 +263,7 @@ func (e *Emulator) generateSecrets() error {
 		errs[1] = err
 	})
 	wg.Go(func() {
-		var err error
-		e.saSigner, err = newJWTSigner("emulator-service-account-key")
-		errs[2] = err
+		defaultKey, errs[2] = rsa.GenerateKey(rand.Reader, 2048)
 	})
 	if e.opts.OKEHost != "" {
 		wg.Go(func() {
@@ -262,7 +273,7 @@ func (e *Emulator) generateSecrets() error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return defaultKey, errors.Join(errs...)
 }
 
 // listen opens every listener and starts the HTTP servers.
@@ -304,7 +315,7 @@ func (e *Emulator) listen() error {
 	worldSrv := e.newServer(world)
 	e.servers = append(e.servers, worldSrv)
 	go func() { _ = worldSrv.Serve(e.tunnel) }()
-	tlsRegLn := tlsListener(regLn, e.certs.tlsConfig("127.0.0.1"))
+	tlsRegLn := tls.NewListener(regLn, e.certs.tlsConfig("127.0.0.1"))
 	go func() { _ = worldSrv.Serve(tlsRegLn) }()
 
 	if e.opts.OKEHost != "" {
@@ -325,10 +336,12 @@ func (e *Emulator) listen() error {
 			_ = okeLn.Close()
 			return err
 		}
-		cfg := e.certs.tlsConfig("")
-		cfg.GetCertificate = nil
-		cfg.Certificates = []tls.Certificate{*cert}
-		e.serve(tlsListener(okeLn, cfg), http.HandlerFunc(e.serveOKE))
+		cfg := &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			NextProtos:   []string{"http/1.1"},
+			Certificates: []tls.Certificate{*cert},
+		}
+		e.serve(tls.NewListener(okeLn, cfg), http.HandlerFunc(e.serveOKE))
 	}
 	return nil
 }
@@ -380,6 +393,19 @@ func (e *Emulator) ProxyURL() string { return e.proxyURL }
 // OCI_METADATA_BASE_URL (http://127.0.0.1:port/opc/v2).
 func (e *Emulator) MetadataURL() string { return e.metadataURL }
 
+// EnvFile is Dir/env, the file holding the lines of Env.
+func (e *Emulator) EnvFile() string { return filepath.Join(e.dir, "env") }
+
+// Getenv returns the value of key in Env, or "" when Env does not set it.
+func (e *Emulator) Getenv(key string) string {
+	for _, kv := range e.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
 // CAFile is the PEM file of the test CA that signs every TLS certificate the
 // emulator presents (except the OKE proxymux's).
 func (e *Emulator) CAFile() string { return filepath.Join(e.dir, "ca.pem") }
@@ -402,9 +428,12 @@ func (e *Emulator) TenancyID() string { return e.tenancyID }
 // InstanceID is the OCID of the emulated compute instance.
 func (e *Emulator) InstanceID() string { return e.instanceID }
 
+// tenancyNamespace is the object-storage namespace of the emulated tenancy.
+const tenancyNamespace = "demotenancy"
+
 // Namespace is the object-storage namespace of the tenancy ("demotenancy"),
 // the first path element of its repositories.
-func (e *Emulator) Namespace() string { return e.namespace }
+func (e *Emulator) Namespace() string { return tenancyNamespace }
 
 // SetClockOffset sets the emulator's clock to the real time plus d. Signed
 // requests dated more than 5 minutes away from it are refused, and tokens
@@ -485,16 +514,9 @@ type counterSnapshot struct {
 func (e *Emulator) snapshot() counterSnapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := counterSnapshot{Counts: map[string]int{}, Hosts: map[string]map[string]int{}}
-	for k, v := range e.counts {
-		s.Counts[k] = v
-	}
+	s := counterSnapshot{Counts: maps.Clone(e.counts), Hosts: make(map[string]map[string]int, len(e.hostCounts))}
 	for k, m := range e.hostCounts {
-		c := map[string]int{}
-		for h, v := range m {
-			c[h] = v
-		}
-		s.Hosts[k] = c
+		s.Hosts[k] = maps.Clone(m)
 	}
 	return s
 }
@@ -526,6 +548,13 @@ const msgNotAuthenticated = "The required information to complete authentication
 func writeOCIError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	setOPCRequestID(w, r)
 	writeJSON(w, status, ociErrorBody{Code: code, Message: message})
+}
+
+// notAuthenticated logs why a request failed authentication and answers it
+// with OCI's 401 NotAuthenticated, whose message never says why.
+func (e *Emulator) notAuthenticated(w http.ResponseWriter, r *http.Request, format string, args ...any) {
+	e.logf(format, args...)
+	writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -595,14 +624,4 @@ func writeFile(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("emulator: %w", err)
 	}
 	return nil
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -138,14 +138,11 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, endpoint 
 			return true
 		}
 	}
-	if f.Status == 0 && f.Body == "" {
-		for k, v := range f.Header {
-			w.Header().Set(k, v)
-		}
-		return false
-	}
 	for k, v := range f.Header {
 		w.Header().Set(k, v)
+	}
+	if f.Status == 0 && f.Body == "" {
+		return false
 	}
 	status := f.Status
 	if status == 0 {

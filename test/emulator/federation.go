@@ -53,8 +53,7 @@ func (e *Emulator) serveFederation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := e.checkInstanceCertificate(sig.keyID, leaf.Raw, req.IntermediateCertificates); err != nil {
-		e.logf("emulator: federation: %v", err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: federation: %v", err)
 		return
 	}
 	pub, ok := e.identity.leaf.PublicKey.(*rsa.PublicKey)
@@ -64,8 +63,7 @@ func (e *Emulator) serveFederation(w http.ResponseWriter, r *http.Request) {
 	}
 	required := []string{"date", "(request-target)", "content-length", "content-type", "x-content-sha256"}
 	if err := verifySignature(r, sig, pub, required, body); err != nil {
-		e.logf("emulator: federation: %v", err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: federation: %v", err)
 		return
 	}
 	sessionKey, err := parseRSAPublicKey(req.PublicKey)
@@ -73,27 +71,15 @@ func (e *Emulator) serveFederation(w http.ResponseWriter, r *http.Request) {
 		writeOCIError(w, r, http.StatusBadRequest, "InvalidParameter", "publicKey: "+err.Error())
 		return
 	}
-	jwkJSON, err := jwkClaim(sessionKey, "instance-"+randomHex(8))
-	if err != nil {
-		writeOCIError(w, r, http.StatusInternalServerError, "InternalServerError", err.Error())
-		return
-	}
 	now := e.now()
-	tok, err := e.stSigner.sign(map[string]any{
+	tok, err := e.signSecurityToken(sessionKey, "instance-", now, now.Add(instanceTokenTTL), map[string]any{
 		"sub":             e.instanceID,
-		"tenant":          e.tenancyID,
 		"ptype":           "instance",
 		"ttype":           "x509",
 		"opc-certtype":    "instance",
 		"opc-instance":    e.instanceID,
 		"opc-compartment": e.compartmentID,
 		"opc-tenant":      e.tenancyID,
-		"aud":             "oci",
-		"iss":             "authService.oracle.com",
-		"iat":             now.Unix(),
-		"exp":             now.Add(instanceTokenTTL).Unix(),
-		"jti":             randomHex(16),
-		"jwk":             jwkJSON,
 	})
 	if err != nil {
 		writeOCIError(w, r, http.StatusInternalServerError, "InternalServerError", err.Error())
@@ -155,10 +141,9 @@ func (e *Emulator) checkInstanceCertificate(keyID string, leafDER []byte, interm
 // skewed; only skew gets the clock-skew message.
 func (e *Emulator) refuseDate(w http.ResponseWriter, r *http.Request, what string, err error) {
 	e.logf("emulator: %s: %v (emulator time %s, request Date %q)", what, err, e.now().UTC().Format(http.TimeFormat), r.Header.Get("Date"))
-	if !errors.Is(err, errClockSkew) {
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
-		return
+	msg := msgNotAuthenticated
+	if errors.Is(err, errClockSkew) {
+		msg += " The Date header of the request is more than 5 minutes away from the server time (clock skew); check the system clock."
 	}
-	writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated",
-		msgNotAuthenticated+" The Date header of the request is more than 5 minutes away from the server time (clock skew); check the system clock.")
+	writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msg)
 }

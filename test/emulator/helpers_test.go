@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"io"
@@ -81,19 +80,11 @@ func caPool(t *testing.T, file string) *x509.CertPool {
 // and trusts its CA; plain http (the metadata service) goes direct.
 func proxyTransport(t *testing.T, e *emulator.Emulator) *http.Transport {
 	t.Helper()
-	proxy, err := url.Parse(e.ProxyURL())
+	tr, err := e.ClientTransport()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &http.Transport{
-		Proxy: func(r *http.Request) (*url.URL, error) {
-			if r.URL.Scheme == "https" {
-				return proxy, nil
-			}
-			return nil, nil
-		},
-		TLSClientConfig: &tls.Config{RootCAs: caPool(t, e.CAFile())},
-	}
+	return tr
 }
 
 func proxyClient(t *testing.T, e *emulator.Emulator) *http.Client {

@@ -47,12 +47,7 @@ func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
 	case "/instance/canonicalRegionName":
 		writeText(w, "text/plain", e.region.ID)
 	case "/instance/regionInfo":
-		writeJSON(w, http.StatusOK, map[string]string{
-			"realmKey":             e.region.Realm,
-			"realmDomainComponent": e.region.Domain,
-			"regionKey":            strings.ToUpper(e.region.Key),
-			"regionIdentifier":     e.region.ID,
-		})
+		writeJSON(w, http.StatusOK, e.regionInfoJSON())
 	case "/instance", "/instance/":
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id":                  e.instanceID,
@@ -62,12 +57,7 @@ func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
 			"canonicalRegionName": e.region.ID,
 			"displayName":         "ocir-emulator-instance",
 			"shape":               "VM.Standard.E4.Flex",
-			"regionInfo": map[string]string{
-				"realmKey":             e.region.Realm,
-				"realmDomainComponent": e.region.Domain,
-				"regionKey":            strings.ToUpper(e.region.Key),
-				"regionIdentifier":     e.region.ID,
-			},
+			"regionInfo":          e.regionInfoJSON(),
 		})
 	case "/instance/id":
 		writeText(w, "text/plain", e.instanceID)
@@ -81,6 +71,16 @@ func (e *Emulator) serveIMDS(w http.ResponseWriter, r *http.Request) {
 		writeText(w, "application/x-pem-file", string(e.identity.intermediatePEM))
 	default:
 		writeJSON(w, http.StatusNotFound, ociErrorBody{Code: "NotFound", Message: "not found"})
+	}
+}
+
+// regionInfoJSON is the instance's regionInfo as IMDS serves it.
+func (e *Emulator) regionInfoJSON() map[string]string {
+	return map[string]string{
+		"realmKey":             e.region.Realm,
+		"realmDomainComponent": e.region.Domain,
+		"regionKey":            strings.ToUpper(e.region.Key),
+		"regionIdentifier":     e.region.ID,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"strings"
 	"time"
@@ -126,6 +127,26 @@ func jwkClaim(pub *rsa.PublicKey, kid string) (string, error) {
 	return string(b), err
 }
 
+// signSecurityToken signs an OCI security token bound to pub: the claims in
+// extra plus the ones every security token carries (tenant, aud, iss, iat
+// from now, exp, a random jti, and pub as the "jwk" claim with a key id of
+// kidPrefix and random hex).
+func (e *Emulator) signSecurityToken(pub *rsa.PublicKey, kidPrefix string, now, exp time.Time, extra map[string]any) (string, error) {
+	jwkJSON, err := jwkClaim(pub, kidPrefix+randomHex(8))
+	if err != nil {
+		return "", err
+	}
+	claims := maps.Clone(extra)
+	claims["tenant"] = e.tenancyID
+	claims["aud"] = "oci"
+	claims["iss"] = "authService.oracle.com"
+	claims["iat"] = now.Unix()
+	claims["exp"] = exp.Unix()
+	claims["jti"] = randomHex(16)
+	claims["jwk"] = jwkJSON
+	return e.stSigner.sign(claims)
+}
+
 // publicKeyFromJWKClaim accepts the claim either as a JSON string holding the
 // JWK (what OCI issues) or as a JWK object.
 func publicKeyFromJWKClaim(v any) (*rsa.PublicKey, error) {
@@ -160,15 +181,9 @@ func publicKeyFromJWKClaim(v any) (*rsa.PublicKey, error) {
 // parseRSAPublicKey reads an RSA public key given as PEM ("PUBLIC KEY") or as
 // the base64 DER body the SDK sends with the armour stripped.
 func parseRSAPublicKey(s string) (*rsa.PublicKey, error) {
-	var der []byte
-	if block, _ := pem.Decode([]byte(s)); block != nil {
-		der = block.Bytes
-	} else {
-		var err error
-		der, err = base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("public key is neither PEM nor base64 DER: %w", err)
-		}
+	der, err := decodePEMOrDER(s, "public key")
+	if err != nil {
+		return nil, err
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
@@ -183,15 +198,22 @@ func parseRSAPublicKey(s string) (*rsa.PublicKey, error) {
 
 // parseCertificate reads a certificate given as PEM or as base64 DER.
 func parseCertificate(s string) (*x509.Certificate, error) {
-	var der []byte
-	if block, _ := pem.Decode([]byte(s)); block != nil {
-		der = block.Bytes
-	} else {
-		var err error
-		der, err = base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("certificate is neither PEM nor base64 DER: %w", err)
-		}
+	der, err := decodePEMOrDER(s, "certificate")
+	if err != nil {
+		return nil, err
 	}
 	return x509.ParseCertificate(der)
+}
+
+// decodePEMOrDER returns the DER bytes of s, given as a PEM block or as
+// base64 DER; what names the object in the error.
+func decodePEMOrDER(s, what string) ([]byte, error) {
+	if block, _ := pem.Decode([]byte(s)); block != nil {
+		return block.Bytes, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%s is neither PEM nor base64 DER: %w", what, err)
+	}
+	return der, nil
 }

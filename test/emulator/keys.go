@@ -50,12 +50,12 @@ func validName(kind, name string) error {
 }
 
 // writeDefaultProfile creates ConfigFile() afresh with a [DEFAULT] API key
-// profile.
-func (e *Emulator) writeDefaultProfile() error {
+// profile for key.
+func (e *Emulator) writeDefaultProfile(key *rsa.PrivateKey) error {
 	if err := writeFile(e.ConfigFile(), nil, 0o600); err != nil {
 		return err
 	}
-	k, err := e.NewAPIKey("DEFAULT")
+	k, err := e.registerAPIKey("DEFAULT", "", key)
 	if err != nil {
 		return err
 	}
@@ -87,6 +87,13 @@ func (e *Emulator) newAPIKey(name, passphrase string) (APIKey, error) {
 	if err != nil {
 		return APIKey{}, err
 	}
+	return e.registerAPIKey(name, passphrase, key)
+}
+
+// registerAPIKey registers key with the token service as a new user's API
+// key and writes it to Dir/oci/<name>.pem (0600), encrypted under
+// passphrase unless that is "". name must already be valid.
+func (e *Emulator) registerAPIKey(name, passphrase string, key *rsa.PrivateKey) (APIKey, error) {
 	fp, err := fingerprintMD5(&key.PublicKey)
 	if err != nil {
 		return APIKey{}, err
@@ -199,26 +206,15 @@ func (e *Emulator) NewSessionToken(profile string, ttl time.Duration) (SessionPr
 	if err != nil {
 		return SessionProfile{}, err
 	}
-	jwkJSON, err := jwkClaim(&key.PublicKey, "session-"+randomHex(8))
-	if err != nil {
-		return SessionProfile{}, err
-	}
 	now := e.now()
 	user := "ocid1.user." + e.region.Realm + "..aaaaaaaa" + randomLower(52)
 	exp := now.Add(defaultTTL(ttl))
-	tok, err := e.stSigner.sign(map[string]any{
+	tok, err := e.signSecurityToken(&key.PublicKey, "session-", now, exp, map[string]any{
 		"sub":      user,
-		"tenant":   e.tenancyID,
 		"ptype":    "user",
 		"ttype":    "login",
 		"pstype":   "natv",
 		"sess_exp": exp.UTC().Format(time.RFC1123),
-		"aud":      "oci",
-		"iss":      "authService.oracle.com",
-		"iat":      now.Unix(),
-		"exp":      exp.Unix(),
-		"jti":      randomHex(16),
-		"jwk":      jwkJSON,
 	})
 	if err != nil {
 		return SessionProfile{}, err
@@ -256,27 +252,16 @@ func (e *Emulator) NewResourcePrincipal(ttl time.Duration) (rpst string, private
 	if err != nil {
 		return "", "", err
 	}
-	jwkJSON, err := jwkClaim(&key.PublicKey, "rp-"+randomHex(8))
-	if err != nil {
-		return "", "", err
-	}
 	now := e.now()
 	resource := "ocid1.fnfunc." + e.region.Realm + "." + e.region.Key + "." + randomLower(60)
-	tok, err := e.stSigner.sign(map[string]any{
+	tok, err := e.signSecurityToken(&key.PublicKey, "rp-", now, now.Add(defaultTTL(ttl)), map[string]any{
 		"sub":             resource,
-		"tenant":          e.tenancyID,
 		"res_tenant":      e.tenancyID,
 		"res_compartment": e.compartmentID,
 		"res_id":          resource,
 		"res_type":        "fnfunc",
 		"ptype":           "resource",
 		"ttype":           "res",
-		"aud":             "oci",
-		"iss":             "authService.oracle.com",
-		"iat":             now.Unix(),
-		"exp":             now.Add(defaultTTL(ttl)).Unix(),
-		"jti":             randomHex(16),
-		"jwk":             jwkJSON,
 	})
 	if err != nil {
 		return "", "", err
@@ -288,8 +273,13 @@ func (e *Emulator) NewResourcePrincipal(ttl time.Duration) (rpst string, private
 // system:serviceaccount:<namespace>:<name> that the OKE proxymux accepts as
 // a Bearer token. ttl as for NewSessionToken.
 func (e *Emulator) NewServiceAccountToken(namespace, name string, ttl time.Duration) string {
+	signer, err := e.saSigner()
+	if err != nil {
+		e.logf("emulator: signing service account token: %v", err)
+		return ""
+	}
 	now := e.now()
-	tok, err := e.saSigner.sign(map[string]any{
+	tok, err := signer.sign(map[string]any{
 		"iss": "https://kubernetes.default.svc.cluster.local",
 		"sub": "system:serviceaccount:" + namespace + ":" + name,
 		"aud": []string{"https://kubernetes.default.svc.cluster.local"},

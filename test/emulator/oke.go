@@ -44,7 +44,12 @@ func (e *Emulator) serveOKE(w http.ResponseWriter, r *http.Request) {
 		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", "a Kubernetes service account token is required")
 		return
 	}
-	claims, err := e.saSigner.verify(strings.TrimSpace(sa), e.now())
+	signer, err := e.saSigner()
+	if err != nil {
+		writeOCIError(w, r, http.StatusInternalServerError, "InternalServerError", err.Error())
+		return
+	}
+	claims, err := signer.verify(strings.TrimSpace(sa), e.now())
 	if err != nil {
 		e.logf("emulator: oke: service account token rejected: %v", err)
 		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", "invalid service account token: "+err.Error())
@@ -68,26 +73,14 @@ func (e *Emulator) serveOKE(w http.ResponseWriter, r *http.Request) {
 		writeOCIError(w, r, http.StatusBadRequest, "InvalidParameter", "podKey: "+err.Error())
 		return
 	}
-	jwkJSON, err := jwkClaim(pub, "workload-"+randomHex(8))
-	if err != nil {
-		writeOCIError(w, r, http.StatusInternalServerError, "InternalServerError", err.Error())
-		return
-	}
 	now := e.now()
-	tok, err := e.stSigner.sign(map[string]any{
+	tok, err := e.signSecurityToken(pub, "workload-", now, now.Add(okeTokenTTL), map[string]any{
 		"sub":             sub,
-		"tenant":          e.tenancyID,
 		"res_tenant":      e.tenancyID,
 		"res_compartment": e.compartmentID,
 		"res_type":        "workload",
 		"ptype":           "workload",
 		"ttype":           "res",
-		"aud":             "oci",
-		"iss":             "authService.oracle.com",
-		"iat":             now.Unix(),
-		"exp":             now.Add(okeTokenTTL).Unix(),
-		"jti":             randomHex(16),
-		"jwk":             jwkJSON,
 	})
 	if err != nil {
 		writeOCIError(w, r, http.StatusInternalServerError, "InternalServerError", err.Error())

@@ -3,10 +3,13 @@ package emulator
 import (
 	"bufio"
 	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +53,30 @@ func (e *Emulator) serveProxy(w http.ResponseWriter, r *http.Request) {
 	if !e.tunnel.push(tc) {
 		tc.Close()
 	}
+}
+
+// ClientTransport returns an http.Transport that reaches the emulated world
+// as clients do: https requests go through the CONNECT proxy (ProxyURL),
+// plain http (the metadata service, the control API) goes direct, and TLS
+// trusts only the emulator's test CA.
+func (e *Emulator) ClientTransport() (*http.Transport, error) {
+	proxy, err := url.Parse(e.proxyURL)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: proxy URL: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(e.ca.certPEM) {
+		return nil, fmt.Errorf("emulator: no certificate in the test CA PEM (%s)", e.CAFile())
+	}
+	return &http.Transport{
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			if r.URL.Scheme == "https" {
+				return proxy, nil
+			}
+			return nil, nil
+		},
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+	}, nil
 }
 
 // serveWorld routes a decrypted request (from a tunnel or from the direct
@@ -152,10 +179,6 @@ func (l *chanListener) Close() error {
 }
 
 func (l *chanListener) Addr() net.Addr { return l.addr }
-
-func tlsListener(ln net.Listener, cfg *tls.Config) net.Listener {
-	return tls.NewListener(ln, cfg)
-}
 
 // serverLog routes net/http's own error log (TLS handshake failures such as
 // "unknown certificate authority" are the useful ones) to Options.Logf.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +27,7 @@ import (
 // Repositories holding the seeded image (tag "latest") on every registry
 // host. PublicSeedRepo can be pulled anonymously.
 const (
-	SeedRepo       = "demotenancy/hello"
+	SeedRepo       = tenancyNamespace + "/hello"
 	PublicSeedRepo = "public/hello"
 )
 
@@ -120,7 +122,7 @@ func seedImage() (v1.Image, error) {
 func tarOf(files map[string]string, mtime time.Time) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		if dir, _, ok := strings.Cut(p, "/"); ok {
 			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX}); err != nil {
 				return nil, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,16 +90,6 @@ func parseSignature(auth string) (*signatureParams, error) {
 	return p, nil
 }
 
-// has reports whether the signature covers the named header.
-func (p *signatureParams) has(name string) bool {
-	for _, h := range p.headers {
-		if h == name {
-			return true
-		}
-	}
-	return false
-}
-
 // signingString rebuilds the string the client must have signed, from the
 // request as it arrived.
 func signingString(r *http.Request, headers []string) (string, error) {
@@ -128,20 +119,20 @@ func signingString(r *http.Request, headers []string) (string, error) {
 // must match it.
 func verifySignature(r *http.Request, p *signatureParams, pub *rsa.PublicKey, required []string, body []byte) error {
 	for _, h := range required {
-		if !p.has(h) {
-			if h == "date" && p.has("x-date") {
+		if !slices.Contains(p.headers, h) {
+			if h == "date" && slices.Contains(p.headers, "x-date") {
 				continue
 			}
 			return fmt.Errorf("signature does not cover required header %q", h)
 		}
 	}
-	if p.has("x-content-sha256") {
+	if slices.Contains(p.headers, "x-content-sha256") {
 		sum := sha256.Sum256(body)
 		if r.Header.Get("x-content-sha256") != base64.StdEncoding.EncodeToString(sum[:]) {
 			return errors.New("x-content-sha256 does not match the body")
 		}
 	}
-	if p.has("content-length") {
+	if slices.Contains(p.headers, "content-length") {
 		if n, err := strconv.Atoi(r.Header.Get("content-length")); err != nil || n != len(body) {
 			return errors.New("content-length does not match the body")
 		}
@@ -164,7 +155,7 @@ var errClockSkew = errors.New("request date is outside the allowed clock skew")
 // checkDate verifies the signed Date (or x-date) header against now.
 func checkDate(r *http.Request, p *signatureParams, now time.Time) error {
 	name := "date"
-	if !p.has("date") && p.has("x-date") {
+	if !slices.Contains(p.headers, "date") && slices.Contains(p.headers, "x-date") {
 		name = "x-date"
 	}
 	raw := r.Header.Get(name)
@@ -201,8 +192,7 @@ func (e *Emulator) readSigned(w http.ResponseWriter, r *http.Request, method, wh
 	}
 	sig, err := parseSignature(r.Header.Get("Authorization"))
 	if err != nil {
-		e.logf("emulator: %s: %v", what, err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: %s: %v", what, err)
 		return nil, nil, false
 	}
 	if err := checkDate(r, sig, e.now()); err != nil {

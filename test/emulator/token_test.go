@@ -47,6 +47,15 @@ func TestStartWritesEnvConfigKeyAndCA(t *testing.T) {
 		if vars[k] != v {
 			t.Errorf("env %s = %q, want %q", k, vars[k], v)
 		}
+		if got := e.Getenv(k); got != v {
+			t.Errorf("Getenv(%q) = %q, want %q", k, got, v)
+		}
+	}
+	if got := e.Getenv("HOME"); got != "" {
+		t.Errorf(`Getenv("HOME") = %q, want ""`, got)
+	}
+	if got, want := e.EnvFile(), filepath.Join(dir, "env"); got != want {
+		t.Errorf("EnvFile() = %q, want %q", got, want)
 	}
 	if len(vars) != len(want) {
 		t.Errorf("env has %d variables, want %d: %v", len(vars), len(want), e.Env())

@@ -74,7 +74,7 @@ func (e *Emulator) serveToken(w http.ResponseWriter, r *http.Request) {
 		if e.injectFault(w, r, endpointRegistryAuth) {
 			return
 		}
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: registry-auth: unsupported authorization scheme %q", scheme)
 	}
 }
 
@@ -100,13 +100,11 @@ func (e *Emulator) serveSignedToken(w http.ResponseWriter, r *http.Request) {
 	}
 	pub, kind, principal, err := e.resolveKey(sig.keyID)
 	if err != nil {
-		e.logf("emulator: token: %v", err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: token: %v", err)
 		return
 	}
 	if err := verifySignature(r, sig, pub, []string{"date", "(request-target)", "host"}, body); err != nil {
-		e.logf("emulator: token: %s %s: %v", kind, principal, err)
-		writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+		e.notAuthenticated(w, r, "emulator: token: %s %s: %v", kind, principal, err)
 		return
 	}
 
@@ -227,8 +225,7 @@ func (e *Emulator) serveRegistryAuth(w http.ResponseWriter, r *http.Request, has
 	if hasAuth {
 		user, pass, ok := r.BasicAuth()
 		if !ok || user != "BEARER_TOKEN" {
-			e.logf("emulator: registry-auth: refused user %q (only BEARER_TOKEN:<token> is accepted)", user)
-			writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+			e.notAuthenticated(w, r, "emulator: registry-auth: refused user %q (only BEARER_TOKEN:<token> is accepted)", user)
 			return
 		}
 		e.mu.Lock()
@@ -236,17 +233,14 @@ func (e *Emulator) serveRegistryAuth(w http.ResponseWriter, r *http.Request, has
 		e.mu.Unlock()
 		switch {
 		case ot == nil:
-			e.logf("emulator: registry-auth: unknown OCIR token")
-			writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+			e.notAuthenticated(w, r, "emulator: registry-auth: unknown OCIR token")
 			return
 		case !now.Before(ot.Expires):
-			e.logf("emulator: registry-auth: OCIR token expired at %s", ot.Expires.UTC().Format(time.RFC3339))
-			writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+			e.notAuthenticated(w, r, "emulator: registry-auth: OCIR token expired at %s", ot.Expires.UTC().Format(time.RFC3339))
 			return
 		}
 		if reg := regionOfHost(r.Host); reg != "" && ot.region != "" && reg != ot.region {
-			e.logf("emulator: registry-auth: OCIR token from %s (%s) used on %s (%s)", ot.Host, ot.region, r.Host, reg)
-			writeOCIError(w, r, http.StatusUnauthorized, "NotAuthenticated", msgNotAuthenticated)
+			e.notAuthenticated(w, r, "emulator: registry-auth: OCIR token from %s (%s) used on %s (%s)", ot.Host, ot.region, r.Host, reg)
 			return
 		}
 		rt.principal = ot.Principal
