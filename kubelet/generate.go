@@ -85,25 +85,21 @@ func MatchImages(t *registry.Table, realms, regions []string) ([]string, error) 
 		return out, nil
 	}
 	known := t.Realms()
+	names := make([]string, 0, len(known))
+	for r := range known {
+		names = append(names, r)
+	}
+	sort.Slice(names, func(i, j int) bool { return realmLess(names[i], names[j]) })
 	if len(realms) == 0 {
 		realms = []string{"oc1"}
 	}
 	if slices.Contains(realms, "all") {
-		realms = realms[:0]
-		for r := range known {
-			realms = append(realms, r)
-		}
-		sort.Slice(realms, func(i, j int) bool { return realmLess(realms[i], realms[j]) })
+		realms = names
 	}
 	for _, realm := range realms {
 		realm = strings.ToLower(strings.TrimSpace(realm))
 		domain, ok := known[realm]
 		if !ok {
-			names := make([]string, 0, len(known))
-			for r := range known {
-				names = append(names, r)
-			}
-			sort.Slice(names, func(i, j int) bool { return realmLess(names[i], names[j]) })
 			return nil, fmt.Errorf("unknown realm %q (known: %s, all)", realm, strings.Join(names, ", "))
 		}
 		if realm == "oc1" {
@@ -147,7 +143,8 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		}
 	}
 
-	node := Provider{Name: o.Name, MatchImages: match, APIVersion: o.APIVersion, Args: o.Args, Env: o.Env}
+	node := Provider{Name: o.Name, MatchImages: match, DefaultCacheDuration: durationPtr(o.DefaultCacheDuration),
+		APIVersion: o.APIVersion, Args: o.Args, Env: o.Env}
 	providers := []Provider{node}
 	if o.ServiceAccountAudience != "" {
 		if o.ServiceAccountName == "" {
@@ -171,12 +168,7 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 
 	// Check before rendering, so a bad flag is reported in the kubelet's
 	// words rather than discovered when the kubelet refuses to start.
-	check := &ProviderConfig{}
-	for _, p := range providers {
-		p.DefaultCacheDuration = durationPtr(o.DefaultCacheDuration)
-		check.Providers = append(check.Providers, p)
-	}
-	if errs := ValidateConfig(check, true); len(errs) > 0 {
+	if errs := ValidateConfig(&ProviderConfig{Providers: providers}, true); len(errs) > 0 {
 		return nil, fmt.Errorf("the generated config would be invalid: %v", errs.ToAggregate())
 	}
 
@@ -204,7 +196,7 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		for _, m := range p.MatchImages {
 			fmt.Fprintf(&b, "      - %s\n", q(m))
 		}
-		fmt.Fprintf(&b, "    defaultCacheDuration: %s\n", q(o.DefaultCacheDuration.String()))
+		fmt.Fprintf(&b, "    defaultCacheDuration: %s\n", q(p.DefaultCacheDuration.Duration.String()))
 		fmt.Fprintf(&b, "    apiVersion: %s\n", q(p.APIVersion))
 		if len(p.Args) > 0 {
 			b.WriteString("    args:\n")

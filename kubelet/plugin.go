@@ -31,6 +31,15 @@ var withServiceAccountToken = ocir.WithServiceAccountToken
 // the plugin print why it failed.
 const MaxTimeout = 50 * time.Second
 
+// ClampTimeout is the deadline of one lookup for a requested timeout d:
+// d itself, or MaxTimeout when d is zero, negative or more than MaxTimeout.
+func ClampTimeout(d time.Duration) time.Duration {
+	if d <= 0 || d > MaxTimeout {
+		return MaxTimeout
+	}
+	return d
+}
+
 // DeniedCacheDuration is the longest the kubelet may cache an answer whose
 // token was refused by the registry (--verify-pull). IAM policies take a few
 // minutes to become effective; a node must notice soon after they do.
@@ -97,11 +106,7 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	timeout := p.Timeout
-	if timeout <= 0 || timeout > MaxTimeout {
-		timeout = MaxTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, ClampTimeout(p.Timeout))
 	defer cancel()
 
 	host, repo := splitImage(req.Image)
@@ -115,7 +120,8 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	if err != nil {
 		return nil, explain(req.Image, err)
 	}
-	if err := checkCredential(host, cred, now()); err != nil {
+	canonical, err := checkCredential(host, cred, now())
+	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", req.Image, err)
 	}
 	username := cred.Username
@@ -130,7 +136,7 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	if p.VerifyPull && repo != "" {
 		if cred.Registry == "" {
 			// checkCredential accepted it for the image's host.
-			cred.Registry, _ = registry.Host(host)
+			cred.Registry = canonical
 		}
 		cred.Username = username
 		dur = p.verifyPull(ctx, log, req.Image, host, repo, cred, dur)
@@ -147,22 +153,23 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 // checkCredential refuses to hand the kubelet anything but a live token for
 // the host the image names. The auth key is the host exactly as written in
 // the image, because the kubelet matches auth keys against the image string
-// with its own case- and port-sensitive rules.
-func checkCredential(host string, cred ocir.Credential, now time.Time) error {
+// with its own case- and port-sensitive rules. It returns the host's
+// canonical registry name.
+func checkCredential(host string, cred ocir.Credential, now time.Time) (string, error) {
 	canonical, err := registry.Host(host)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if cred.Registry != "" && cred.Registry != canonical {
-		return fmt.Errorf("token is for %s, not %s", cred.Registry, canonical)
+		return "", fmt.Errorf("token is for %s, not %s", cred.Registry, canonical)
 	}
 	if cred.Secret == "" {
-		return errors.New("empty token")
+		return "", errors.New("empty token")
 	}
 	if !cred.ExpiresAt.After(now) {
-		return fmt.Errorf("token expired at %s", cred.ExpiresAt.UTC().Format(time.RFC3339))
+		return "", fmt.Errorf("token expired at %s", cred.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	return nil
+	return canonical, nil
 }
 
 // explain adds what the node operator can do to the core's error.

@@ -269,20 +269,29 @@ func ValidateConfig(cfg *ProviderConfig, serviceAccountTokens bool) field.ErrorL
 	return errs
 }
 
+// badName lists what is wrong with a provider name, which the kubelet uses
+// as a file name in its bin dir; nil when nothing is.
+func badName(n string) []string {
+	var out []string
+	if n == "." || n == ".." {
+		out = append(out, fmt.Sprintf("provider name cannot be '%s'", n))
+	}
+	if strings.Contains(n, "/") {
+		out = append(out, "provider name cannot contain '/'")
+	}
+	if strings.Contains(n, " ") {
+		out = append(out, "provider name cannot contain spaces")
+	}
+	return out
+}
+
 func validateProvider(path *field.Path, p Provider, names map[string]bool, serviceAccountTokens bool) field.ErrorList {
 	var errs field.ErrorList
 
 	// The name is a file name in the bin dir.
 	name := path.Child("name")
-	switch {
-	case p.Name == ".", p.Name == "..":
-		errs = append(errs, field.Invalid(name, p.Name, fmt.Sprintf("provider name cannot be '%s'", p.Name)))
-	}
-	if strings.Contains(p.Name, "/") {
-		errs = append(errs, field.Invalid(name, p.Name, "provider name cannot contain '/'"))
-	}
-	if strings.Contains(p.Name, " ") {
-		errs = append(errs, field.Invalid(name, p.Name, "provider name cannot contain spaces"))
+	for _, msg := range badName(p.Name) {
+		errs = append(errs, field.Invalid(name, p.Name, msg))
 	}
 	if names[p.Name] {
 		errs = append(errs, field.Duplicate(name, p.Name))
@@ -387,7 +396,7 @@ func validateBinaries(cfg *ProviderConfig, binDir string) field.ErrorList {
 		return field.ErrorList{field.Invalid(field.NewPath("binDir"), binDir, "plugin binary directory is not usable: "+err.Error())}
 	}
 	for i, p := range cfg.Providers {
-		if strings.ContainsAny(p.Name, "/ ") || p.Name == "." || p.Name == ".." {
+		if badName(p.Name) != nil {
 			continue // already reported by the name rules
 		}
 		if _, err := exec.LookPath(filepath.Join(binDir, p.Name)); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -78,26 +77,17 @@ func setUsageHandler(cmds []*cli.Command) {
 	}
 }
 
-// versionString is the linked version, or the module version recorded by
-// `go install module@version` when the Makefile did not set one.
-func versionString() string {
-	v := version.Version
-	if v == "" || v == "dev" {
-		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		}
-	}
-	return v
-}
-
 func newApp(e env) *cli.App {
+	// The linked version, or the module version recorded by
+	// `go install module@version` when the Makefile did not set one.
+	ver := version.Resolve(version.Version)
 	cli.VersionPrinter = func(c *cli.Context) {
-		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, version.Module, versionString())
+		fmt.Fprintf(c.App.Writer, "%s (%s) %s\n", name, version.Module, ver)
 	}
 	app := &cli.App{
 		Name:    name,
 		Usage:   "kubelet image credential provider for Oracle Cloud Infrastructure Registry (OCIR)",
-		Version: versionString(),
+		Version: ver,
 		Description: "Without a command this is the kubelet exec plugin: it reads one CredentialProviderRequest\n" +
 			"on stdin and answers with OCIR credentials for the image's registry on stdout. On failure it\n" +
 			"prints the reason on stderr (shown in the kubelet's log) and exits 1 with nothing on stdout.\n\n" +
@@ -122,7 +112,7 @@ func newApp(e env) *cli.App {
 				kubelet.MaxTimeout, config.DefaultTimeout)},
 			&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error; logs go to stderr (default: warn) [$OCIR_LOG_LEVEL]"},
 		},
-		Action: func(c *cli.Context) error { return pluginAction(c, e) },
+		Action: func(c *cli.Context) error { return pluginAction(c, e, ver) },
 		Commands: []*cli.Command{
 			configCommand(e),
 			validateCommand(e),
@@ -142,7 +132,7 @@ func newApp(e env) *cli.App {
 
 // pluginAction is the kubelet plugin: settings from OCIR_* and the flags,
 // then one request answered by kubelet.Plugin.
-func pluginAction(c *cli.Context, e env) error {
+func pluginAction(c *cli.Context, e env, ver string) error {
 	if c.Args().Present() {
 		return usagef("unknown command %q", c.Args().First())
 	}
@@ -157,7 +147,17 @@ func pluginAction(c *cli.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	settings.CacheDir = pluginCacheDir(c.String("cache-dir"), e.getenv)
+	// The plugin's token cache: --cache-dir, else OCIR_CACHE_DIR, else
+	// config.SystemCacheDir. Unlike the other commands (and the docker
+	// helper) the plugin does not fall back to the user's cache dir:
+	// whatever HOME the kubelet happens to pass, every exec on a node must
+	// share one root-owned cache, or N parallel lookups at boot make N
+	// token requests.
+	if flag := c.String("cache-dir"); flag != "" {
+		settings.CacheDir = flag
+	} else if !settings.CacheDirExplicit {
+		settings.CacheDir = config.SystemCacheDir
+	}
 	if v := c.String("timeout"); v != "" {
 		if settings.Timeout, err = config.ParseTimeout(v); err != nil {
 			return fmt.Errorf("--timeout: %w", err)
@@ -170,32 +170,18 @@ func pluginAction(c *cli.Context, e env) error {
 	}
 	verify := c.Bool("verify-pull")
 	if !c.IsSet("verify-pull") {
-		if verify, err = parseBool(e.getenv("OCIR_VERIFY_PULL")); err != nil {
-			return fmt.Errorf("OCIR_VERIFY_PULL: %w", err)
+		if v := strings.TrimSpace(e.getenv("OCIR_VERIFY_PULL")); v != "" {
+			if verify, err = config.ParseOnOff(v); err != nil {
+				return fmt.Errorf("OCIR_VERIFY_PULL: %w", err)
+			}
 		}
 	}
-	return servePlugin(c.Context, e, settings, verify)
-}
-
-// pluginCacheDir is the plugin's token cache: --cache-dir, else
-// OCIR_CACHE_DIR, else config.SystemCacheDir. Unlike the other commands
-// (and the docker helper) the plugin does not fall back to the user's cache
-// dir: whatever HOME the kubelet happens to pass, every exec on a node must
-// share one root-owned cache, or N parallel lookups at boot make N token
-// requests.
-func pluginCacheDir(flag string, getenv func(string) string) string {
-	if flag != "" {
-		return flag
-	}
-	if v := getenv("OCIR_CACHE_DIR"); v != "" {
-		return v
-	}
-	return config.SystemCacheDir
+	return servePlugin(c.Context, e, settings, verify, ver)
 }
 
 // servePlugin answers one request with the resolved settings; tests
 // replace it to see those settings without a lookup.
-var servePlugin = func(ctx context.Context, e env, settings config.Settings, verify bool) error {
+var servePlugin = func(ctx context.Context, e env, settings config.Settings, verify bool, ver string) error {
 	log, closer, err := settings.Logger(e.stderr)
 	defer closer.Close()
 	if err != nil {
@@ -203,9 +189,9 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		// credentials; stderr logging still works.
 		log.Warn("logging to stderr only", "err", err)
 	}
-	if settings.Timeout > kubelet.MaxTimeout {
-		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", kubelet.MaxTimeout.String())
-		settings.Timeout = kubelet.MaxTimeout
+	if t := kubelet.ClampTimeout(settings.Timeout); t != settings.Timeout {
+		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
+		settings.Timeout = t
 	}
 	cfg, err := config.Load(settings.ConfigPath, settings.ConfigExplicit)
 	if err != nil {
@@ -217,7 +203,7 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		ocir.WithConfig(cfg),
 		ocir.WithLogger(log),
 		ocir.WithGetenv(e.getenv),
-		ocir.WithUserAgent("ocir-credential-provider/"+versionString()),
+		ocir.WithUserAgent("ocir-credential-provider/"+ver),
 	)
 	p := &kubelet.Plugin{
 		Source:     provider,
@@ -227,16 +213,6 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		Stderr:     e.stderr,
 	}
 	return p.Run(ctx, e.stdin, e.stdout)
-}
-
-func parseBool(v string) (bool, error) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "", "off", "false", "0", "no":
-		return false, nil
-	case "on", "true", "1", "yes":
-		return true, nil
-	}
-	return false, fmt.Errorf("%q is not on or off", v)
 }
 
 func configCommand(e env) *cli.Command {

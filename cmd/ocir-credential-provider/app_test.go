@@ -172,7 +172,7 @@ func TestPluginCacheDir(t *testing.T) {
 	orig := servePlugin
 	t.Cleanup(func() { servePlugin = orig })
 	var got string
-	servePlugin = func(_ context.Context, _ env, s config.Settings, _ bool) error {
+	servePlugin = func(_ context.Context, _ env, s config.Settings, _ bool, _ string) error {
 		got = s.CacheDir
 		return nil
 	}

@@ -227,6 +227,17 @@ func LookupAs(namespace, serviceAccount, image string) []Credential {
 	return out
 }
 
+// ResolvePlugin returns the plugin binary to test: bin made absolute when
+// it is set, else a build of ocir-credential-provider from the module at
+// root (not from this module, whose dependency versions follow the kubelet
+// under test) into dir.
+func ResolvePlugin(bin, root, dir string) (string, error) {
+	if bin != "" {
+		return filepath.Abs(bin)
+	}
+	return BuildPlugin(root, dir)
+}
+
 // BuildPlugin builds ocir-credential-provider from the module at root into
 // dir and returns its path.
 func BuildPlugin(root, dir string) (string, error) {

@@ -58,7 +58,7 @@ func TestCredentialsForBothHostForms(t *testing.T) {
 		t.Run(image, func(t *testing.T) {
 			var user, pass string
 			var ok bool
-			withDeadline(t, time.Minute, func() { user, pass, ok = lookup(image) })
+			withDeadline(t, time.Minute, func() { user, pass, ok = Lookup(image) })
 			if !ok {
 				t.Fatalf("the kubelet found no credentials for %s", image)
 			}
@@ -75,7 +75,7 @@ func TestRegistryCachingAcrossRepositories(t *testing.T) {
 	tokens := h.Emulator.CountHost("token", "syd.ocir.io")
 	before := execs(t, p)
 
-	user, pass, ok := lookup("syd.ocir.io/demotenancy/hello")
+	user, pass, ok := Lookup("syd.ocir.io/demotenancy/hello")
 	if !ok || user != "BEARER_TOKEN" {
 		t.Fatalf("first lookup: %v %q", ok, user)
 	}
@@ -85,7 +85,7 @@ func TestRegistryCachingAcrossRepositories(t *testing.T) {
 	// cacheKeyType Registry: every repository of the host is answered from
 	// the kubelet's cache, without running the plugin again.
 	for _, repo := range []string{"demotenancy/other", "public/hello", "demotenancy/team/app"} {
-		_, pass2, ok := lookup("syd.ocir.io/" + repo)
+		_, pass2, ok := Lookup("syd.ocir.io/" + repo)
 		if !ok || pass2 != pass {
 			t.Errorf("%s: found %v, same token %v", repo, ok, pass2 == pass)
 		}
@@ -101,7 +101,7 @@ func TestRegistryCachingAcrossRepositories(t *testing.T) {
 
 func TestV1beta1Config(t *testing.T) {
 	before := execs(t, "ocir-v1beta1")
-	user, pass, ok := lookup("phx.ocir.io/demotenancy/hello")
+	user, pass, ok := Lookup("phx.ocir.io/demotenancy/hello")
 	if !ok {
 		t.Fatal("no credentials through the v1beta1 provider")
 	}
@@ -123,7 +123,7 @@ func TestNonOCIRImageNotMatched(t *testing.T) {
 		"ocir.io/demotenancy/hello",
 		"iad.ocir.io:5000/demotenancy/hello",
 	} {
-		if _, _, ok := lookup(image); ok {
+		if _, _, ok := Lookup(image); ok {
 			t.Errorf("%s: credentials found", image)
 		}
 	}
@@ -149,7 +149,7 @@ func TestParallelColdCacheMakesOneTokenRequest(t *testing.T) {
 	withDeadline(t, 2*time.Minute, func() {
 		for i := range n {
 			wg.Go(func() {
-				_, passwords[i], found[i] = lookup(fmt.Sprintf("fra.ocir.io/demotenancy/app-%02d", i))
+				_, passwords[i], found[i] = Lookup(fmt.Sprintf("fra.ocir.io/demotenancy/app-%02d", i))
 			})
 		}
 		wg.Wait()
@@ -174,7 +174,7 @@ func TestParallelColdCacheMakesOneTokenRequest(t *testing.T) {
 
 func TestVerifyPullShortensTheCacheWhenThePolicyIsMissing(t *testing.T) {
 	h.Emulator.DenyRepo("demotenancy/nopolicy")
-	user, pass, ok := lookup("lhr.ocir.io/demotenancy/nopolicy")
+	user, pass, ok := Lookup("lhr.ocir.io/demotenancy/nopolicy")
 	if !ok || user != "BEARER_TOKEN" || pass == "" {
 		t.Fatalf("no credentials with --verify-pull on a denied repository: %v", ok)
 	}
@@ -186,7 +186,7 @@ func TestVerifyPullShortensTheCacheWhenThePolicyIsMissing(t *testing.T) {
 		t.Errorf("response to a denied pull: %s", redact(responses[0], pass))
 	}
 	// Within those two minutes the kubelet's cache answers for the host.
-	if _, pass2, ok := lookup("lhr.ocir.io/demotenancy/hello"); !ok || pass2 != pass {
+	if _, pass2, ok := Lookup("lhr.ocir.io/demotenancy/hello"); !ok || pass2 != pass {
 		t.Errorf("second repository: found %v", ok)
 	}
 	if n := execs(t, "ocir-verify"); n != 1 {
@@ -195,7 +195,7 @@ func TestVerifyPullShortensTheCacheWhenThePolicyIsMissing(t *testing.T) {
 }
 
 func TestResponsesCacheForTheTokenLifeMinusTheMargin(t *testing.T) {
-	if _, _, ok := lookup("iad.ocir.io/demotenancy/hello"); !ok {
+	if _, _, ok := Lookup("iad.ocir.io/demotenancy/hello"); !ok {
 		t.Fatal("no credentials")
 	}
 	responses, err := h.Responses("ocir-credential-provider")

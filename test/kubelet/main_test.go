@@ -59,15 +59,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	// $OCIR_PROVIDER_BIN, or a build from the root module (not from this
-	// module, whose dependency versions follow the kubelet under test).
-	pluginBin = os.Getenv("OCIR_PROVIDER_BIN")
-	if pluginBin != "" {
-		pluginBin, err = filepath.Abs(pluginBin)
-	} else {
-		pluginBin, err = BuildPlugin(filepath.Join("..", ".."), dir)
-	}
-	if err != nil {
+	// $OCIR_PROVIDER_BIN, or a build from the root module.
+	if pluginBin, err = ResolvePlugin(os.Getenv("OCIR_PROVIDER_BIN"), filepath.Join("..", ".."), dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -87,8 +80,6 @@ func execs(t *testing.T, name string) int {
 	}
 	return n
 }
-
-func lookup(image string) (string, string, bool) { return Lookup(image) }
 
 // withDeadline fails the test instead of hanging CI when something blocks.
 func withDeadline(t *testing.T, d time.Duration, f func()) {

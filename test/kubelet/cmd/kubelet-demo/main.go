@@ -32,11 +32,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if *pluginBin == "" {
-		if *pluginBin, err = kubelet.BuildPlugin(filepath.Join("..", ".."), dir); err != nil {
-			return err
-		}
-	} else if *pluginBin, err = filepath.Abs(*pluginBin); err != nil {
+	if *pluginBin, err = kubelet.ResolvePlugin(*pluginBin, filepath.Join("..", ".."), dir); err != nil {
 		return err
 	}
 
