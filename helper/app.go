@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ type Env struct {
 	Getenv  func(string) string
 	Context context.Context
 
-	Version string // set by -ldflags in main; "" means from build info
+	Version string // as printed; main passes cmd/internal/version.Resolve's
 	Commit  string
 
 	// NewProvider builds the token provider; nil means ocir.New.
@@ -102,20 +101,6 @@ func (e *Env) fill() {
 	if e.Now == nil {
 		e.Now = time.Now
 	}
-	e.Version = ResolveVersion(e.Version)
-}
-
-// ResolveVersion returns v, or when the build did not set one ("" or
-// "dev"), the module version recorded by `go install module@version`, else
-// "dev".
-func ResolveVersion(v string) string {
-	if v != "" && v != "dev" {
-		return v
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func newOCIRProvider(ps ProviderSettings) (Provider, error) {
@@ -195,7 +180,6 @@ type app struct {
 	log       *slog.Logger
 	logCloser io.Closer
 	setupErr  error // a usage error in the environment or flags
-	prov      Provider
 }
 
 // Global flags mirror the OCIR_* environment contract; a flag wins over
@@ -278,13 +262,10 @@ func (a *app) before(c *cli.Context) error {
 		}
 	}
 	if v := c.String("cache"); v != "" {
-		switch strings.ToLower(v) {
-		case "on", "true", "1", "yes":
-			s.Cache = true
-		case "off", "false", "0", "no":
-			s.Cache = false
-		default:
-			flagErr("cache", fmt.Errorf("%q is not on or off", v))
+		if on, err := config.ParseOnOff(v); err != nil {
+			flagErr("cache", err)
+		} else {
+			s.Cache = on
 		}
 	}
 	if v := c.String("cache-dir"); v != "" {
@@ -325,11 +306,12 @@ func (a *app) before(c *cli.Context) error {
 	return nil
 }
 
-// provider builds the token provider once. A broken config file is a
-// failure, not a usage error.
-func (a *app) provider() (Provider, error) {
-	if a.prov != nil {
-		return a.prov, nil
+// setup is the common start of the commands that need a token provider:
+// it reports a usage error of the environment or flags, else builds the
+// provider. A broken config file is a failure, not a usage error.
+func (a *app) setup() (Provider, error) {
+	if a.setupErr != nil {
+		return nil, a.setupErr
 	}
 	cfg, err := config.Load(a.settings.ConfigPath, a.settings.ConfigExplicit)
 	if err != nil {
@@ -339,7 +321,6 @@ func (a *app) provider() (Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token provider: %w", err)
 	}
-	a.prov = p
 	return p, nil
 }
 
@@ -442,12 +423,4 @@ func storeHostIsOCIR(stdin io.Reader) (string, bool) {
 	}
 	reg, ok := registry.DefaultTable().Recognize(host)
 	return reg.Host, ok
-}
-
-// setup is the common start of the non-protocol commands.
-func (a *app) setup() (Provider, error) {
-	if a.setupErr != nil {
-		return nil, a.setupErr
-	}
-	return a.provider()
 }

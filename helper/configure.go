@@ -156,7 +156,7 @@ func (a *app) configureDocker(c *cli.Context) error {
 // configTarget is the file configure-docker edits.
 func (a *app) configTarget(o configureOptions) string {
 	getenv := a.env.Getenv
-	home := homeDir(getenv)
+	home := ocir.Home(getenv)
 	if o.podman {
 		if o.configDir != "" {
 			return filepath.Join(o.configDir, "auth.json")
@@ -186,30 +186,26 @@ func xdgConfigHome(getenv func(string) string, home string) string {
 // regionHosts are the default hosts: those of --region or the profile's
 // region, or of every region in its realm with --all-regions.
 func (a *app) regionHosts(o configureOptions) ([]string, error) {
-	getenv := a.env.Getenv
-	table, err := registry.LoadTable(getenv, homeDir(getenv))
-	if err != nil {
-		return nil, fmt.Errorf("region table: %w", err)
+	l := a.lookupRegion(o.region, "--region")
+	if l.tableErr != nil {
+		return nil, fmt.Errorf("region table: %w", l.tableErr)
 	}
-	name, source := o.region, "--region"
-	if name == "" {
-		if name, source, err = ocir.ConfiguredRegion(getenv); err != nil {
-			if errors.Is(err, ocir.ErrNoRegion) {
-				return nil, fmt.Errorf("%w; pass --region or --registries", err)
-			}
-			return nil, err
+	if err := l.regionErr; err != nil {
+		if errors.Is(err, ocir.ErrNoRegion) {
+			return nil, fmt.Errorf("%w; pass --region or --registries", err)
 		}
+		return nil, err
 	}
-	region, ok := table.Lookup(name)
-	if !ok {
-		if source == "--region" {
-			return nil, usagef("--region: unknown region %q", name)
+	if !l.found {
+		if l.source == "--region" {
+			return nil, usagef("--region: unknown region %q", l.name)
 		}
-		return nil, fmt.Errorf("unknown region %q (from %s); pass --region or --registries, or describe it in OCI_REGION_METADATA", name, source)
+		return nil, fmt.Errorf("unknown region %q (from %s); pass --region or --registries, or describe it in OCI_REGION_METADATA", l.name, l.source)
 	}
+	region := l.region
 	regions := []registry.Region{region}
 	if o.allRegions {
-		regions = table.Regions(region.Realm)
+		regions = l.table.Regions(region.Realm)
 	}
 	var hosts []string
 	for _, r := range regions {
@@ -217,7 +213,7 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 			hosts = appendUnique(hosts, h)
 		}
 	}
-	a.log.Debug("configure-docker hosts", "region", region.ID, "from", source, "all", o.allRegions, "count", len(hosts))
+	a.log.Debug("configure-docker hosts", "region", region.ID, "from", l.source, "all", o.allRegions, "count", len(hosts))
 	return hosts, nil
 }
 
@@ -338,7 +334,7 @@ func (a *app) authFilesBefore(o configureOptions, target string) []string {
 		files = append(files, filepath.Join(d, "containers", "auth.json"))
 	}
 	if !o.podman {
-		files = append(files, filepath.Join(xdgConfigHome(getenv, homeDir(getenv)), "containers", "auth.json"))
+		files = append(files, filepath.Join(xdgConfigHome(getenv, ocir.Home(getenv)), "containers", "auth.json"))
 	}
 	var out []string
 	for _, f := range files {

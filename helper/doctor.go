@@ -29,20 +29,17 @@ func (a *app) doctorCommand() *cli.Command {
 // defaultRegistry is the registry of the user's configured region, for
 // commands whose registry argument is optional.
 func (a *app) defaultRegistry() (string, error) {
-	getenv := a.env.Getenv
-	name, source, err := ocir.ConfiguredRegion(getenv)
-	if err != nil {
-		return "", usagef("no registry given and %w; name one, e.g. iad.ocir.io", err)
+	l := a.lookupRegion("", "")
+	if l.regionErr != nil {
+		return "", usagef("no registry given and %w; name one, e.g. iad.ocir.io", l.regionErr)
 	}
-	table, err := registry.LoadTable(getenv, homeDir(getenv))
-	if err != nil {
-		return "", fmt.Errorf("region table: %w", err)
+	if l.tableErr != nil {
+		return "", fmt.Errorf("region table: %w", l.tableErr)
 	}
-	r, ok := table.Lookup(name)
-	if !ok {
-		return "", usagef("no registry given and region %q (from %s) is unknown; name a registry", name, source)
+	if !l.found {
+		return "", usagef("no registry given and region %q (from %s) is unknown; name a registry", l.name, l.source)
 	}
-	return r.Hosts()[0], nil
+	return l.region.Hosts()[0], nil
 }
 
 // report collects doctor's findings.
@@ -105,7 +102,8 @@ func (a *app) doctor(c *cli.Context) error {
 	if ex.ConfigFile != "" || ex.Profile != "" {
 		r.line("OCI config", "%s, profile %s", orDash(ex.ConfigFile), orDash(ex.Profile))
 	} else {
-		r.line("OCI config", "not used (%s, profile %s)", ociConfigPath(a.env.Getenv), ociProfile(a.env.Getenv))
+		path, profile := ocir.OCIConfigLocation(a.env.Getenv)
+		r.line("OCI config", "not used (%s, profile %s)", path, profile)
 	}
 	if ex.Region != "" {
 		r.line("region", "%s", ex.Region)

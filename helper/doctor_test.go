@@ -1,7 +1,6 @@
 package helper
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -15,15 +14,7 @@ import (
 
 func runDoctor(t *testing.T, f *fakeProvider, args ...string) result {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	home := t.TempDir()
-	code := Main(Env{
-		Args:   append([]string{ProgramName, "doctor"}, args...),
-		Stdout: &stdout, Stderr: &stderr,
-		Getenv:      func(k string) string { return map[string]string{"HOME": home}[k] },
-		NewProvider: func(ProviderSettings) (Provider, error) { return f, nil },
-	})
-	return result{code, stdout.String(), stderr.String()}
+	return runMain(t, f, nil, "", append([]string{"doctor"}, args...)...)
 }
 
 func healthyFake(t *testing.T, auth string) *fakeProvider {
@@ -202,15 +193,9 @@ func TestDoctorWithoutRegistryUsesTheProfileRegion(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(home, ".oci", "config"), []byte("[DEFAULT]\nregion=eu-frankfurt-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f := healthyFake(t, ocir.AuthAPIKey)
-	var stdout bytes.Buffer
-	code := Main(Env{
-		Args: []string{ProgramName, "doctor"}, Stdout: &stdout,
-		Getenv:      func(k string) string { return map[string]string{"HOME": home}[k] },
-		NewProvider: func(ProviderSettings) (Provider, error) { return f, nil },
-	})
-	if code != 0 || !strings.Contains(stdout.String(), "registry:    fra.ocir.io") {
-		t.Fatalf("exit %d\n%s", code, stdout.String())
+	r := runMain(t, healthyFake(t, ocir.AuthAPIKey), map[string]string{"HOME": home}, "", "doctor")
+	if r.code != 0 || !strings.Contains(r.stdout, "registry:    fra.ocir.io") {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 }
 

@@ -4,7 +4,9 @@
 // user's OCI identity, so no registry password is ever stored.
 //
 // All logic lives in package helper; this file only wires the process in.
-// The version and commit come from cmd/internal/version (-ldflags -X).
+// The version and commit come from cmd/internal/version (-ldflags -X); the
+// version is resolved here (version.Resolve) because package helper may not
+// import cmd/internal.
 package main
 
 import (
@@ -13,20 +15,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/docker/docker-credential-helpers/credentials"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := helper.OSEnv(ctx, version.Version, version.Commit)
-	// The credentials library prints these in its own messages.
-	credentials.Name = helper.ProgramName
-	credentials.Package = helper.ModulePath
-	credentials.Version = helper.ResolveVersion(version.Version)
-	credentials.Revision = version.Commit
+	env := helper.OSEnv(ctx, version.Resolve(version.Version), version.Commit)
 	code := helper.Main(env)
 	stop()
 	os.Exit(code)

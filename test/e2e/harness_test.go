@@ -221,7 +221,13 @@ func (h *harness) mustRun(name string, args ...string) string {
 // helper runs the built docker-credential-ocir.
 func (h *harness) helper(args ...string) (stdout, stderr string, err error) {
 	h.t.Helper()
-	return h.run(filepath.Join(binDir, helperName), args...)
+	return h.helperStdin("", args...)
+}
+
+// helperStdin runs the built docker-credential-ocir with stdin.
+func (h *harness) helperStdin(stdin string, args ...string) (stdout, stderr string, err error) {
+	h.t.Helper()
+	return h.runStdin(stdin, filepath.Join(binDir, helperName), args...)
 }
 
 // configureDocker runs configure-docker. With an OCI config it selects no

@@ -104,7 +104,7 @@ func TestProtocolThroughTheBuiltBinary(t *testing.T) {
 	h := newHarness(t, apiKey)
 	get := func(in string) (string, int) {
 		t.Helper()
-		out, _, err := h.runStdin(in, filepath.Join(binDir, helperName), "get")
+		out, _, err := h.helperStdin(in, "get")
 		return out, exitCodeOf(err)
 	}
 	for _, in := range []string{hostShort, "https://" + hostShort + "/v2/", hostShort + ":443", hostShort + "/" + seedRepo, strings.ToUpper(hostDomain)} {
@@ -119,19 +119,19 @@ func TestProtocolThroughTheBuiltBinary(t *testing.T) {
 			t.Errorf("get %q: exit %d, %q", in, code, out)
 		}
 	}
-	out, _, err := h.runStdin("", filepath.Join(binDir, helperName), "list")
+	out, _, err := h.helperStdin("", "list")
 	var listed map[string]string
 	if err != nil || json.Unmarshal([]byte(out), &listed) != nil || listed[hostShort] != "BEARER_TOKEN" || listed[hostDomain] != "BEARER_TOKEN" {
 		t.Errorf("list: %v %q", err, out)
 	}
-	if _, _, err := h.runStdin(hostShort, filepath.Join(binDir, helperName), "erase"); err != nil {
+	if _, _, err := h.helperStdin(hostShort, "erase"); err != nil {
 		t.Errorf("erase: %v", err)
 	}
-	out, _, _ = h.runStdin("", filepath.Join(binDir, helperName), "list")
+	out, _, _ = h.helperStdin("", "list")
 	if strings.Contains(out, `"`+hostShort+`"`) {
 		t.Errorf("erase left %s in the cache: %s", hostShort, out)
 	}
-	if out, _, err := h.runStdin(`{"ServerURL":"`+hostShort+`","Username":"BEARER_TOKEN","Secret":"x"}`, filepath.Join(binDir, helperName), "store"); err != nil || out != "" {
+	if out, _, err := h.helperStdin(`{"ServerURL":"`+hostShort+`","Username":"BEARER_TOKEN","Secret":"x"}`, "store"); err != nil || out != "" {
 		t.Errorf("store: %v %q", err, out)
 	}
 	for _, args := range [][]string{{"version"}, {"-v"}, {"--version"}} {
@@ -158,7 +158,7 @@ func TestConcurrentGetsOnAColdCacheMakeOneTokenRequest(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			out, _, err := h.runStdin(hostShort, filepath.Join(binDir, helperName), "get")
+			out, _, err := h.helperStdin(hostShort, "get")
 			if err == nil && !strings.Contains(out, `"Username":"BEARER_TOKEN"`) {
 				err = fmt.Errorf("unexpected answer %q", redact(out))
 			}
@@ -190,7 +190,7 @@ func redact(s string) string {
 // answers even with the whole of (emulated) OCI gone.
 func TestACachedTokenIsServedWithoutNetwork(t *testing.T) {
 	h := newHarness(t, apiKey)
-	first, _, err := h.runStdin(hostShort, filepath.Join(binDir, helperName), "get")
+	first, _, err := h.helperStdin(hostShort, "get")
 	if err != nil {
 		t.Fatalf("first get: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestACachedTokenIsServedWithoutNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	second, stderr, err := h.runStdin(hostShort, filepath.Join(binDir, helperName), "get")
+	second, stderr, err := h.helperStdin(hostShort, "get")
 	if err != nil || second != first {
 		t.Fatalf("get with OCI unreachable: %v %q\n%s", err, redact(second), stderr)
 	}
@@ -214,7 +214,7 @@ func TestGetWithoutIdentityIsFast(t *testing.T) {
 	h := newHarness(t, noIdentity)
 	h.env["OCIR_LOG_LEVEL"] = "warn" // the default: only the hint on stderr
 	start := time.Now()
-	out, stderr, err := h.runStdin(hostShort, filepath.Join(binDir, helperName), "get")
+	out, stderr, err := h.helperStdin(hostShort, "get")
 	if exitCodeOf(err) != 1 || out != "credentials not found in native keychain\n" {
 		t.Fatalf("get: %v %q\n%s", err, out, stderr)
 	}
