@@ -3,12 +3,8 @@ package main
 import (
 	"archive/tar"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,29 +165,17 @@ func TestPushToTheEmulatorRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emu.Close() })
-	env := map[string]string{}
-	for _, kv := range emu.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cred, err := ocir.New(ocir.WithGetenv(func(k string) string { return env[k] }), ocir.WithCache(false)).Credential(ctx, "iad.ocir.io")
+	cred, err := ocir.New(ocir.WithGetenv(emu.Getenv), ocir.WithCache(false)).Credential(ctx, "iad.ocir.io")
 	if err != nil {
 		t.Fatalf("OCIR token from the emulator: %v", err)
 	}
 
-	ca, err := os.ReadFile(emu.CAFile())
+	tr, err := emu.ClientTransport()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	proxy, err := url.Parse(emu.ProxyURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool}}
 	auth := remote.WithAuth(&authn.Basic{Username: cred.Username, Password: cred.Secret})
 
 	idx, err := BuildIndex(payloads(), "v0.0.0-test")

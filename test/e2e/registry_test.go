@@ -2,12 +2,7 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -17,21 +12,7 @@ import (
 
 // registryTransport reaches the emulated registries the way the clients
 // do: through the emulator's proxy, trusting its test CA.
-func (h *harness) registryTransport() (*http.Transport, error) {
-	proxy, err := url.Parse(h.emu.ProxyURL())
-	if err != nil {
-		return nil, err
-	}
-	pem, err := os.ReadFile(h.emu.CAFile())
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("no certificate in %s", h.emu.CAFile())
-	}
-	return &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, nil
-}
+func (h *harness) registryTransport() (*http.Transport, error) { return h.emu.ClientTransport() }
 
 // headWithAuth resolves ref with the given registry login, the way a
 // client would after reading it from the helper.

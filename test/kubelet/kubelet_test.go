@@ -2,12 +2,7 @@ package kubelet
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,17 +22,10 @@ func pullable(t *testing.T, image, username, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := os.ReadFile(h.Emulator.CAFile())
+	tr, err := h.Emulator.ClientTransport()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	proxy, err := url.Parse(h.Emulator.ProxyURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := &http.Transport{Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	desc, err := remote.Get(ref, remote.WithContext(ctx), remote.WithTransport(tr),
