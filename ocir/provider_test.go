@@ -502,37 +502,46 @@ func TestListClearDrop(t *testing.T) {
 	}
 }
 
+// helperProcesses starts n copies of the test binary at once, each acting
+// as one credential-helper process for iad.ocir.io with w's cache, and
+// returns the credential each printed; any failure ends the test.
+func helperProcesses(t *testing.T, w *world, n int) []Credential {
+	t.Helper()
+	creds := make([]Credential, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), helperProcessEnv+"=iad.ocir.io", "OCIR_CACHE_DIR="+w.cacheDir)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			switch {
+			case err != nil:
+				errs[i] = fmt.Errorf("%v: %s", err, stderr.String())
+			case json.Unmarshal(out, &creds[i]) != nil || creds[i].Secret == "":
+				errs[i] = fmt.Errorf("printed %q", out)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+	}
+	return creds
+}
+
 func TestConcurrentProcessesMakeOneTokenRequest(t *testing.T) {
 	w := startWorld(t)
 	w.e.AddFault(emulator.Fault{Endpoint: "token", Delay: 300 * time.Millisecond}) // widen the race window
 	const n = 8
-	outs := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), helperProcessEnv+"=iad.ocir.io", "OCIR_CACHE_DIR="+w.cacheDir)
-			out, err := cmd.Output()
-			outs[i], errs[i] = string(out), err
-		}()
-	}
-	wg.Wait()
-	var first Credential
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("process %d: %v", i, errs[i])
-		}
-		var c Credential
-		if err := json.Unmarshal([]byte(outs[i]), &c); err != nil || c.Secret == "" {
-			t.Fatalf("process %d printed %q", i, outs[i])
-		}
-		if i == 0 {
-			first = c
-		} else if c.Secret != first.Secret {
-			t.Errorf("process %d got a different token", i)
+	creds := helperProcesses(t, w, n)
+	for i, c := range creds[1:] {
+		if c.Secret != creds[0].Secret {
+			t.Errorf("process %d got a different token", i+1)
 		}
 	}
 	if got := w.e.Count("token-attempts"); got != 1 {
@@ -544,28 +553,7 @@ func TestConcurrentInstancePrincipalProcessesFederateOnce(t *testing.T) {
 	w := startWorld(t)
 	t.Setenv("OCI_METADATA_BASE_URL", w.e.MetadataURL())
 	os.Unsetenv("OCI_CLI_CONFIG_FILE")
-	const n = 6
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), helperProcessEnv+"=iad.ocir.io", "OCIR_CACHE_DIR="+w.cacheDir)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err != nil {
-				errs[i] = fmt.Errorf("%v: %s", err, stderr.String())
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("process %d: %v", i, err)
-		}
-	}
+	helperProcesses(t, w, 6)
 	if f, tok := w.e.Count("federation"), w.e.Count("token-attempts"); f != 1 || tok != 1 {
 		t.Errorf("federation = %d, token = %d; want 1 and 1", f, tok)
 	}
