@@ -639,12 +639,16 @@ func TestMirrorUsesConfiguredTokenURL(t *testing.T) {
 
 func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: dir, OKEHost: "127.0.0.2"})
+	// The proxymux port is fixed (12250), so each test package that runs
+	// one uses its own loopback address: go test runs packages in
+	// parallel (test/emulator uses 127.0.0.2, test/kubelet 127.0.0.3).
+	const okeHost = "127.0.0.4"
+	e, err := emulator.Start(emulator.Options{Dir: dir, OKEHost: okeHost})
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("start emulator with OKE proxymux: %v", err)
 		}
-		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on 127.0.0.2:12250 here: %v", err)
+		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on %s:12250 here: %v", okeHost, err)
 	}
 	defer e.Close()
 	for _, kv := range e.Env() {
@@ -655,7 +659,7 @@ func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 	t.Setenv("OCI_CLI_CONFIG_FILE", filepath.Join(dir, "none"))
 	t.Setenv("OCI_METADATA_BASE_URL", "")
 	os.Unsetenv("OCI_METADATA_BASE_URL")
-	t.Setenv("KUBERNETES_SERVICE_HOST", "127.0.0.2")
+	t.Setenv("KUBERNETES_SERVICE_HOST", okeHost)
 	t.Setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
 	t.Setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
 	t.Setenv("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", e.OKECAFile())
