@@ -109,6 +109,7 @@ type Provider struct {
 	getenv    func(string) string
 	regions   *registry.Table
 	userAgent string
+	closer    *onceCloser // what NewFromSettings opened; see Close
 
 	state *state // lazily initialised mutable state (memory cache, probes)
 }
