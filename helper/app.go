@@ -103,14 +103,20 @@ func (e *Env) fill() {
 	}
 }
 
+// newOCIRProvider builds the Provider as ocir.NewFromEnv does (one source
+// of truth for the environment contract), with the config file setup has
+// already loaded and the logger before already made.
 func newOCIRProvider(ps ProviderSettings) (Provider, error) {
-	return ocir.New(
-		ocir.WithSettings(ps.Settings),
+	p, err := ocir.NewFromSettings(ps.Settings,
 		ocir.WithConfig(ps.Config),
 		ocir.WithLogger(ps.Logger),
 		ocir.WithGetenv(ps.Getenv),
 		ocir.WithUserAgent(ProgramName+"/"+ps.Version),
-	), nil
+	)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // VersionLine is what version, -v and --version print.

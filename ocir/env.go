@@ -42,8 +42,9 @@ func NewFromEnv(getenv func(string) string, opts ...Option) (*Provider, error) {
 // builds the Provider from settings that a program may have adjusted first
 // (the binaries apply their command-line flags this way). It applies s
 // (timeout, cache, cache directory), loads the config file s names unless
-// WithConfig is among opts, and, unless WithLogger is among opts, logs to
-// stderr and s.LogFile at s.LogLevel. Options win over s.
+// opts include WithConfig with a file, and, unless opts include WithLogger
+// with a logger, logs to stderr and s.LogFile at s.LogLevel. Options win
+// over s.
 //
 // The error of a config file that cannot be loaded is returned as
 // config.Load returns it (config.ErrConfigNotFound for a missing explicit

@@ -193,18 +193,15 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
 		settings.Timeout = t
 	}
-	cfg, err := config.Load(settings.ConfigPath, settings.ConfigExplicit)
-	if err != nil {
-		return err
-	}
-
-	provider := ocir.New(
-		ocir.WithSettings(settings),
-		ocir.WithConfig(cfg),
+	// As ocir.NewFromEnv builds it, from the settings adjusted above.
+	provider, err := ocir.NewFromSettings(settings,
 		ocir.WithLogger(log),
 		ocir.WithGetenv(e.getenv),
 		ocir.WithUserAgent("ocir-credential-provider/"+ver),
 	)
+	if err != nil {
+		return err
+	}
 	p := &kubelet.Plugin{
 		Source:     provider,
 		Timeout:    settings.Timeout,
