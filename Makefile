@@ -26,6 +26,9 @@ all: build
 build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	@# The installer image's entry point: Linux only, and it stays in deploy/
+	@# next to install.sh and deploy/image, which builds it by that path.
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ocir-node-installer ./deploy/installer
 
 ## test: lint, then every test; the README's one test command.
 test: lint build

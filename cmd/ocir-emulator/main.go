@@ -19,11 +19,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
-
-// version is set with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	if err := newApp(os.Stdout, os.Stderr).Run(os.Args); err != nil {
@@ -36,7 +34,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "ocir-emulator",
 		Usage:     "a strict local fake of OCI identity, OCIR and a registry, for tests and demos",
-		Version:   version,
+		Version:   version.Resolve(version.Version), // the Makefile links it, as for the other binaries
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{

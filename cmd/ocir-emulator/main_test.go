@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 )
 
 func TestRunPrintsReadyAndRemovesEnvOnShutdown(t *testing.T) {
@@ -57,5 +59,18 @@ func TestDirIsRequired(t *testing.T) {
 	err := newApp(&out, &errOut).Run([]string{"ocir-emulator"})
 	if err == nil || !strings.Contains(err.Error(), "dir") {
 		t.Errorf("err = %v, want a missing --dir error", err)
+	}
+}
+
+func TestVersionIsTheLinkedOne(t *testing.T) {
+	saved := version.Version
+	t.Cleanup(func() { version.Version = saved })
+	version.Version = "v1.2.3-linked"
+	var out, errOut bytes.Buffer
+	if err := newApp(&out, &errOut).Run([]string{"ocir-emulator", "--version"}); err != nil {
+		t.Fatalf("--version: %v (stderr %q)", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "v1.2.3-linked") {
+		t.Errorf("--version printed %q, want the linked version v1.2.3-linked", out.String())
 	}
 }
