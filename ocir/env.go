@@ -50,25 +50,33 @@ func NewFromEnv(getenv func(string) string, opts ...Option) (*Provider, error) {
 // config.Load returns it (config.ErrConfigNotFound for a missing explicit
 // file).
 func NewFromSettings(s config.Settings, opts ...Option) (*Provider, error) {
-	// nil marks "not given by opts": New's defaults would hide that.
-	unset := func(p *Provider) { p.cfg, p.log = nil, nil }
-	p := New(append([]Option{WithSettings(s), unset}, opts...)...)
-	if p.cfg == nil {
+	// Options only set fields, so applying them to a scratch Provider
+	// tells which of the config file and the logger the caller supplies.
+	var given Provider
+	for _, o := range opts {
+		o(&given)
+	}
+	base := []Option{WithSettings(s)}
+	if given.cfg == nil {
 		cfg, err := config.Load(s.ConfigPath, s.ConfigExplicit)
 		if err != nil {
 			return nil, err
 		}
-		p.cfg = cfg
+		base = append(base, WithConfig(cfg))
 	}
-	if p.log == nil {
-		log, closer, err := s.Logger(os.Stderr)
+	var closer *onceCloser
+	if given.log == nil {
+		log, c, err := s.Logger(os.Stderr)
 		if err != nil {
 			// As in the binaries: a log file that cannot be opened must
 			// not cost the caller its credentials.
 			log.Warn("logging to stderr only", "err", err)
 		}
-		p.log, p.closer = log, &onceCloser{c: closer}
+		base = append(base, WithLogger(log))
+		closer = &onceCloser{c: c}
 	}
+	p := New(append(base, opts...)...)
+	p.closer = closer
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package ocir_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,35 @@ func TestNewFromEnvLogsLikeTheBinaries(t *testing.T) {
 	defer p.Close()
 	if _, err := p.Credential(context.Background(), "iad.ocir.io"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The binaries load the config file and make the logger themselves (to
+// report problems their own way) and hand them in: NewFromSettings then
+// neither reads OCIR_CONFIG nor opens OCIR_LOG_FILE.
+func TestNewFromSettingsUsesTheCallersConfigAndLogger(t *testing.T) {
+	w := newEnvWorld(t)
+	logFile := filepath.Join(w.dir, "helper.log")
+	w.env["OCIR_CONFIG"] = "/nonexistent/config.yaml"
+	w.env["OCIR_LOG_FILE"] = logFile
+	s, err := config.FromEnv(w.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	p, err := ocir.NewFromSettings(s, ocir.WithConfig(&config.File{}), ocir.WithGetenv(w.getenv),
+		ocir.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatalf("NewFromSettings read the config file it was given: %v", err)
+	}
+	defer p.Close()
+	if _, err := p.Credential(context.Background(), "iad.ocir.io"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(logFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("OCIR_LOG_FILE was opened although a logger was given: %v", err)
+	}
+	if !strings.Contains(logs.String(), "new token") {
+		t.Errorf("the given logger got no new-token line: %q", logs.String())
 	}
 }
