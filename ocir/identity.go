@@ -218,7 +218,7 @@ func (p *Provider) envAPIKeyIdentity() (*identity, error) {
 			src := "OCI_CLI_KEY_CONTENT"
 			if keyContent == "" {
 				var err error
-				if pem, err = os.ReadFile(keyFile); err != nil {
+				if pem, err = readUserFile(keyFile); err != nil {
 					return nil, broken("read OCI_CLI_KEY_FILE: %w", err)
 				}
 				src = keyFile
@@ -292,7 +292,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		}
 		return nil, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readUserFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !explicitPath && !required {
 			return nil, nil
@@ -389,7 +389,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 }
 
 func readKeyFile(path, pass, passWhere string) (*rsa.PrivateKey, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := readUserFile(path)
 	if err != nil {
 		return nil, broken("read private key: %w", err)
 	}
@@ -429,7 +429,7 @@ type sessionKey struct {
 }
 
 func (s *sessionKey) token() (string, error) {
-	raw, err := os.ReadFile(s.tokenFile)
+	raw, err := readUserFile(s.tokenFile)
 	if err != nil {
 		return "", broken("read security_token_file: %w", err)
 	}
@@ -513,7 +513,7 @@ func (p *Provider) resourcePrincipalIdentity() (*identity, error) {
 }
 
 func (p *Provider) okeIdentityFromEnv(required bool) (*identity, error) {
-	raw, err := os.ReadFile(p.saTokenPath())
+	raw, err := readUserFile(p.saTokenPath())
 	if err != nil {
 		return nil, broken("OKE workload identity: read service-account token: %w", err)
 	}

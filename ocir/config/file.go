@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
 )
 
 // AuthTypes are the identity types a rule or OCI_CLI_AUTH may name, spelled
@@ -44,7 +46,7 @@ func Load(path string, explicit bool) (*File, error) {
 	if path == "" {
 		return &File{}, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
 		return &File{}, nil
 	}
@@ -59,6 +61,29 @@ func Load(path string, explicit bool) (*File, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// readTrusted reads the config file only if nobody but its owner (this
+// user or root) can have written it: its rules and mirrors decide which
+// hosts receive tokens, so a file another user can edit could send them
+// anywhere.
+func readTrusted(path string) ([]byte, error) {
+	f, fi, err := userfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := userfile.Trusted(fi); err != nil {
+		return nil, fmt.Errorf("refusing to use it: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, userfile.ConfigLimit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > userfile.ConfigLimit {
+		return nil, fmt.Errorf("%w (more than %d bytes)", userfile.ErrTooLarge, userfile.ConfigLimit)
+	}
+	return raw, nil
 }
 
 // Parse decodes and validates a config file. Unknown keys are errors that
