@@ -149,7 +149,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	if err != nil {
 		return Credential{}, withRegistry(err, reg.Host)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	// The cause tells our own deadline (OCIR_TIMEOUT) from the caller's
+	// cancellation (a signal) in the error the user reads.
+	ctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errOwnDeadline)
 	defer cancel()
 
 	if !req.forceRefresh {
@@ -158,7 +160,7 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
-	if m, ok := p.recentFailure(id.cacheKey); ok && !req.forceRefresh {
+	if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok && !req.forceRefresh {
 		return p.staleOr(id, reg, failureError(m, reg.Host))
 	}
 	// One process fetches; the others wait here and then find its result.
@@ -169,21 +171,23 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	if lock != nil {
 		defer lock.Unlock()
 	}
-	// Whoever held the lock (or kept it too long) may have stored a token.
+	// Whoever held the lock has stored a token, or failed slowly: either
+	// way its answer is ours, without a signed request of our own.
 	if !req.forceRefresh {
 		if e := p.loadEntry(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
 			return toCredential(e), nil
+		}
+		if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok {
+			return p.staleOr(id, reg, failureError(m, reg.Host))
 		}
 	}
 	started := time.Now()
 	e, err := p.fetchToken(ctx, reg, id)
 	if err != nil {
-		if errors.Is(err, ErrTransient) {
-			p.rememberFailure(id.cacheKey, err, time.Since(started))
-		}
+		p.rememberFailure(ctx, id.cacheKey, reg.Host, err, time.Since(started))
 		return p.staleOr(id, reg, err)
 	}
-	p.forgetFailure(id.cacheKey)
+	p.forgetFailure(id.cacheKey, reg.Host)
 	p.storeEntry(e)
 	p.log.Debug("new token", "registry", reg.Host, "identity", id.describe, "expires", e.ExpiresAt)
 	return toCredential(e), nil
