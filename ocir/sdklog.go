@@ -1,6 +1,11 @@
 package ocir
 
-import "github.com/oracle/oci-go-sdk/v65/common"
+import (
+	"github.com/oracle/oci-go-sdk/v65/common"
+
+	// Imported for its init, which runs before the SDK's (see there).
+	_ "github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/sdkquiet"
+)
 
 // The OCI SDK logs through a package-level logger that OCI_GO_SDK_DEBUG
 // switches on; at "debug" it prints the instance's private key, at
