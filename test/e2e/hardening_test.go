@@ -381,4 +381,3 @@ func TestBinaryUnderSudoDoesNotCreateTheUsersCacheDir(t *testing.T) {
 		t.Error("root created the user's ~/.cache")
 	}
 }
-
