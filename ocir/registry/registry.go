@@ -250,7 +250,9 @@ var ErrInvalidServerURL = errors.New("invalid registry server URL")
 // "\u0130ad.ocir.io" into "iad.ocir.io" while a Go client dials the IDNA
 // form of the original, a different domain, and sends it the token.
 func Host(serverURL string) (string, error) {
-	s := strings.TrimSpace(serverURL)
+	// ASCII white space only: strings.TrimSpace would also drop Unicode
+	// spaces, hiding them from the byte check below.
+	s := strings.Trim(serverURL, asciiSpace)
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrInvalidServerURL)
 	}
@@ -304,6 +306,10 @@ func Host(serverURL string) (string, error) {
 	}
 	return host, nil
 }
+
+// asciiSpace is the white space trimmed around a server URL (docker
+// writes it with a trailing newline).
+const asciiSpace = " \t\r\n\v\f"
 
 // nonASCII returns the offset of the first byte that is not printable
 // ASCII, or -1.
