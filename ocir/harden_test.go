@@ -247,7 +247,7 @@ func TestWaitersTakeTheHolderTokenWithoutTheirOwnRequest(t *testing.T) {
 	w := startWorld(t)
 	const callers = 8
 	// Slower than half the budget: the old waiters gave up the lock there.
-	w.e.AddFault(emulator.Fault{Endpoint: "token", Delay: 2500 * time.Millisecond, Count: 1})
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Delay: 3500 * time.Millisecond, Count: 1})
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
 	start := time.Now()
@@ -257,7 +257,7 @@ func TestWaitersTakeTheHolderTokenWithoutTheirOwnRequest(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// One Provider per caller: separate "processes" sharing the cache.
-			_, err := w.provider(WithTimeout(4*time.Second)).Credential(context.Background(), "iad.ocir.io")
+			_, err := w.provider(WithTimeout(6*time.Second)).Credential(context.Background(), "iad.ocir.io")
 			took[i] = time.Since(start)
 			errs <- err
 		}()
@@ -272,9 +272,9 @@ func TestWaitersTakeTheHolderTokenWithoutTheirOwnRequest(t *testing.T) {
 	if n := w.e.Count("token-attempts"); n != 1 {
 		t.Errorf("signed token requests = %d, want 1", n)
 	}
-	// Nobody waited out the 4 s deadline after the token was stored at 2.5 s.
+	// Nobody waited out the 6 s deadline after the token was stored at 3.5 s.
 	for i, d := range took {
-		if d >= 4*time.Second {
+		if d >= 6*time.Second {
 			t.Errorf("caller %d answered after %s, at its deadline", i, d)
 		}
 	}

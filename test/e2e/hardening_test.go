@@ -113,10 +113,10 @@ func TestBinaryNeverPrintsSecretsWhateverOCIGoSDKDebugSays(t *testing.T) {
 // signed request, every process answered as soon as the token is stored.
 func TestBinaryBurstMakesOneTokenRequestWhenTheEndpointIsSlow(t *testing.T) {
 	h := newHarness(t, apiKey)
-	h.env["OCIR_TIMEOUT"] = "6s"
+	h.env["OCIR_TIMEOUT"] = "10s"
 	// Slower than half the budget: the old waiters gave up the lock there
 	// and each sent its own request.
-	h.emu.AddFault(emulator.Fault{Endpoint: "token", Delay: 3500 * time.Millisecond, Count: 1})
+	h.emu.AddFault(emulator.Fault{Endpoint: "token", Delay: 6 * time.Second, Count: 1})
 	const n = 8
 	var wg sync.WaitGroup
 	type result struct {
@@ -139,7 +139,7 @@ func TestBinaryBurstMakesOneTokenRequestWhenTheEndpointIsSlow(t *testing.T) {
 		if r.err != nil || !strings.Contains(r.out, `"Secret"`) {
 			t.Errorf("process %d: %v\n%s\n%s", i, r.err, r.out, r.errOut)
 		}
-		if r.took >= 6*time.Second {
+		if r.took >= 10*time.Second {
 			t.Errorf("process %d answered after %s, at its deadline", i, r.took)
 		}
 	}
