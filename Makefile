@@ -19,7 +19,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS_BIN    ?= $(CURDIR)/.tmp/tools/bin
 export PATH  := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
-.PHONY: all build test lint fuzz demo release image bench clean tools
+.PHONY: all build test lint fuzz soak demo release image bench clean tools
 
 all: build
 
@@ -52,6 +52,16 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## soak: the README's reliability figures: 10,000 lookups through the built
+## binaries across token expiries, then the fault matrix (about 10 minutes;
+## run it inside a network namespace like every test). Figures are appended
+## to $(SOAK_REPORT).
+SOAK_REPORT ?= $(CURDIR)/.tmp/soak-report.txt
+soak:
+	@mkdir -p $(dir $(SOAK_REPORT))
+	OCIR_SOAK=1 OCIR_SOAK_REPORT=$(SOAK_REPORT) $(GO) test -count=1 -v -timeout 60m -run '^(TestSoak|TestFaultMatrix)$$' ./test/e2e
+	@cat $(SOAK_REPORT)
 
 ## demo: the whole job against the local OCI emulator; the last step runs a
 ## kubelet lookup through the kubelet's own plugin code (compiles

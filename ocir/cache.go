@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -20,9 +21,6 @@ import (
 // cacheFormat is bumped whenever the file layout changes; files of another
 // format are ignored and replaced.
 const cacheFormat = 1
-
-// lockPoll is how often a waiting process retries the entry lock.
-const lockPoll = 25 * time.Millisecond
 
 // cacheEntry is one cached OCIR token, one file per (identity, registry).
 type cacheEntry struct {
@@ -51,14 +49,26 @@ func RefreshMargin(lifetime time.Duration) time.Duration {
 	return m
 }
 
+// maxTokenLifetime caps the lifetime of a token, from the network or from
+// disk: OCIR issues tokens for an hour; anything beyond a week is not a
+// token to trust (and would have the kubelet cache it for years).
+const maxTokenLifetime = 7 * 24 * time.Hour
+
+// futureSlack is how far in the future an entry's issue time may lie (a
+// clock stepped back a little) before the entry is distrusted.
+const futureSlack = time.Minute
+
 func (e *cacheEntry) fresh(now time.Time) bool {
-	return e.ExpiresAt.Sub(now) > RefreshMargin(e.ExpiresAt.Sub(e.IssuedAt))
+	return e.valid(now) && e.ExpiresAt.Sub(now) > RefreshMargin(e.ExpiresAt.Sub(e.IssuedAt))
 }
 
 // valid: still accepted by OCIR (with a little slack for the request in
-// flight), though maybe due for refresh.
+// flight), though maybe due for refresh. An entry issued in the future or
+// living longer than maxTokenLifetime was not written by a sane clock or by
+// us, and is never valid.
 func (e *cacheEntry) valid(now time.Time) bool {
-	return e.ExpiresAt.Sub(now) > 10*time.Second
+	return e.ExpiresAt.Sub(now) > 10*time.Second && !e.IssuedAt.After(now.Add(futureSlack)) &&
+		e.ExpiresAt.Sub(e.IssuedAt) <= maxTokenLifetime
 }
 
 // entryName is the file name of an entry: readable host prefix, then a hash
@@ -87,11 +97,12 @@ func (p *Provider) prepareCacheDir() bool {
 	}
 	// Only a directory we create is ours to shape; an existing one with
 	// loose permissions (say OCIR_CACHE_DIR=/tmp) is used for nothing.
-	if err := os.MkdirAll(p.cacheDir, 0o700); err != nil {
+	if err := mkdirOwned(p.cacheDir); err != nil {
 		p.log.Info("token cache directory unusable, caching in memory only", "dir", p.cacheDir, "err", err)
 		return false
 	}
-	fi, err := os.Stat(p.cacheDir)
+	// Lstat: a symlink in place of the cache directory is not followed.
+	fi, err := os.Lstat(p.cacheDir)
 	if err != nil || !fi.IsDir() {
 		p.log.Info("token cache directory unusable, caching in memory only", "dir", p.cacheDir, "err", err)
 		return false
@@ -105,6 +116,35 @@ func (p *Provider) prepareCacheDir() bool {
 		return false
 	}
 	return true
+}
+
+// mkdirOwned creates dir (0700) and any missing parents, but only inside a
+// directory that belongs to this user or to root: under sudo with the
+// user's HOME, creating the user's ~/.cache owned by root would break it
+// for the user.
+func mkdirOwned(dir string) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return nil
+	}
+	anc := filepath.Dir(dir)
+	for {
+		fi, err := os.Stat(anc)
+		if err == nil {
+			if !ownedByMeOrRoot(fi) {
+				return fmt.Errorf("not creating %s inside %s, which belongs to another user", dir, anc)
+			}
+			break
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		next := filepath.Dir(anc)
+		if next == anc {
+			break
+		}
+		anc = next
+	}
+	return os.MkdirAll(dir, 0o700)
 }
 
 // readPrivateFile reads a cache file only if it is a regular file of ours
@@ -226,6 +266,8 @@ func decodeEntry(raw []byte) (*cacheEntry, error) {
 		return nil, errors.New("incomplete entry")
 	case !e.ExpiresAt.After(e.IssuedAt):
 		return nil, errors.New("expiry before issue time")
+	case e.ExpiresAt.Sub(e.IssuedAt) > maxTokenLifetime:
+		return nil, fmt.Errorf("lifetime %s exceeds %s", e.ExpiresAt.Sub(e.IssuedAt), maxTokenLifetime)
 	}
 	return &e, nil
 }
@@ -254,32 +296,90 @@ func (p *Provider) storeEntry(e *cacheEntry) {
 	}
 }
 
-// lockEntry takes the cross-process lock of one entry, waiting at most
-// until ctx ends. It returns (nil, nil) when locking is impossible (no
-// usable cache dir): the caller then just does the work itself.
+// lockEntry takes the cross-process lock of one entry, waiting until ctx
+// ends. It returns (nil, nil) when locking is impossible (no usable cache
+// dir, or a lock file that is not ours): the caller then just does the work
+// itself.
+//
+// A waiter sleeps in the kernel (a blocking flock) and wakes the moment the
+// holder releases the lock — after storing its token — or dies; it never
+// polls and never gives up on a live holder to send its own signed
+// request. A holder is bounded by its own deadline, so the wait is too.
 func (p *Provider) lockEntry(ctx context.Context, key, registry string) (*flock.Flock, error) {
 	if !p.cacheDirUsable() {
 		return nil, nil
 	}
-	l := flock.New(filepath.Join(p.cacheDir, strings.TrimSuffix(entryName(key, registry), ".json")+".lock"), flock.SetPermissions(0o600))
-	// Wait for the holder at most half the remaining budget: if it is stuck
-	// (stopped, slow disk, longer timeout than ours) we still answer by
-	// fetching ourselves.
-	wait := p.timeout / 2
-	if dl, ok := ctx.Deadline(); ok {
-		wait = time.Until(dl) / 2
+	path := filepath.Join(p.cacheDir, strings.TrimSuffix(entryName(key, registry), ".json")+".lock")
+	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|lockNoFollow), flock.SetPermissions(0o600))
+	ok, err := l.TryLock()
+	if err != nil {
+		p.log.Info("cannot lock token cache entry, fetching without it", "file", path, "err", err)
+		_ = l.Close()
+		return nil, nil
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	ok, err := l.TryLockContext(wctx, lockPoll)
-	if err != nil || !ok {
-		if ctx.Err() != nil {
-			return nil, &Error{Kind: ErrTransient, Registry: registry, Err: fmt.Errorf("waited for another process fetching the same token: %w", ctx.Err())}
+	if !ok {
+		p.log.Debug("waiting for another process fetching the same token", "registry", registry)
+		if err := waitLock(ctx, l); err != nil {
+			return nil, withRegistry(deadlineError(ctx, registry, p.timeout, errors.New("waited for another process fetching the same token")), registry)
 		}
-		p.log.Info("token cache entry stays locked by another process, fetching without it", "err", err)
+	}
+	if err := checkLockFile(l); err != nil {
+		p.log.Warn("ignoring token cache lock file", "file", path, "err", err)
+		_ = l.Unlock()
 		return nil, nil
 	}
 	return l, nil
+}
+
+// waitLock blocks in the kernel until l is locked or ctx ends. On ctx's
+// end the blocked call is left to finish in the background and releases
+// the lock at once when it gets it.
+func waitLock(ctx context.Context, l *flock.Flock) error {
+	got := make(chan error, 1)
+	go func() {
+		var err error
+		for {
+			// A blocking flock can be interrupted by a signal the Go
+			// runtime uses for itself; that is no reason to stop waiting.
+			if err = l.Lock(); !errors.Is(err, syscall.EINTR) {
+				break
+			}
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		return err
+	case <-ctx.Done():
+		go func() {
+			if <-got == nil {
+				_ = l.Unlock()
+			}
+			_ = l.Close()
+		}()
+		return ctx.Err()
+	}
+}
+
+// checkLockFile re-checks a lock file after opening it: a regular file of
+// ours, private. A file left with loose permissions by an older version is
+// made private.
+func checkLockFile(l *flock.Flock) error {
+	fi, err := l.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || !ownedByMe(fi) {
+		return fmt.Errorf("%s is not a regular file of this user", l.Path())
+	}
+	if privatePerm(fi) || isWindows() {
+		return nil
+	}
+	// Chmod goes by name: make sure the name is still the file we hold.
+	if lfi, err := os.Lstat(l.Path()); err != nil || !os.SameFile(fi, lfi) {
+		return fmt.Errorf("%s changed while being opened", l.Path())
+	}
+	return os.Chmod(l.Path(), 0o600)
 }
 
 // list returns valid cached entries, from disk and memory, without tokens.

@@ -218,7 +218,7 @@ func (p *Provider) envAPIKeyIdentity() (*identity, error) {
 			src := "OCI_CLI_KEY_CONTENT"
 			if keyContent == "" {
 				var err error
-				if pem, err = os.ReadFile(keyFile); err != nil {
+				if pem, err = readUserFile(keyFile); err != nil {
 					return nil, broken("read OCI_CLI_KEY_FILE: %w", err)
 				}
 				src = keyFile
@@ -292,7 +292,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		}
 		return nil, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readUserFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) && !explicitPath && !required {
 			return nil, nil
@@ -349,7 +349,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 			auth:       AuthSecurityToken,
 			describe:   "security_token " + where,
 			reason:     where + " has security_token_file",
-			cacheKey:   "security_token|" + path + "|" + profile,
+			cacheKey:   "security_token|" + path + "|" + profile + "|" + sessionOwner(tokenFile),
 			configFile: path, profile: profile, region: cfg.get(profile, "region"),
 			hint401: fmt.Sprintf("the session may have expired: run `oci session refresh --profile %s` (or `oci session authenticate`)", profile),
 			build: func(context.Context) (common.KeyProvider, error) {
@@ -389,7 +389,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 }
 
 func readKeyFile(path, pass, passWhere string) (*rsa.PrivateKey, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := readUserFile(path)
 	if err != nil {
 		return nil, broken("read private key: %w", err)
 	}
@@ -429,7 +429,7 @@ type sessionKey struct {
 }
 
 func (s *sessionKey) token() (string, error) {
-	raw, err := os.ReadFile(s.tokenFile)
+	raw, err := readUserFile(s.tokenFile)
 	if err != nil {
 		return "", broken("read security_token_file: %w", err)
 	}
@@ -465,6 +465,25 @@ func jwtClaims(tok string) (map[string]any, bool) {
 		return nil, false
 	}
 	return claims, true
+}
+
+// sessionOwner names whose session a security_token_file holds — subject
+// and tenancy, read locally from the token — so that `oci session
+// authenticate` writing another principal's session into the same profile
+// never serves the previous principal's OCIR token. An unreadable token
+// gives "" (building the identity will then report why).
+func sessionOwner(tokenFile string) string {
+	raw, err := readUserFile(tokenFile)
+	if err != nil {
+		return ""
+	}
+	c, ok := jwtClaims(strings.TrimSpace(string(raw)))
+	if !ok {
+		return ""
+	}
+	sub, _ := c["sub"].(string)
+	tenant, _ := c["tenant"].(string)
+	return sub + "|" + tenant
 }
 
 func jwtExpiry(tok string) (time.Time, bool) {
@@ -513,7 +532,7 @@ func (p *Provider) resourcePrincipalIdentity() (*identity, error) {
 }
 
 func (p *Provider) okeIdentityFromEnv(required bool) (*identity, error) {
-	raw, err := os.ReadFile(p.saTokenPath())
+	raw, err := readUserFile(p.saTokenPath())
 	if err != nil {
 		return nil, broken("OKE workload identity: read service-account token: %w", err)
 	}
@@ -526,11 +545,12 @@ func (p *Provider) okeIdentity(saToken, source string) (*identity, error) {
 	if p.getenv("KUBERNETES_SERVICE_HOST") == "" {
 		return nil, broken("OKE workload identity needs KUBERNETES_SERVICE_HOST (and OCI_RESOURCE_PRINCIPAL_VERSION, OCI_RESOURCE_PRINCIPAL_REGION)")
 	}
-	sub := "unknown"
+	sub, uid := "unknown", ""
 	if c, ok := jwtClaims(saToken); ok {
 		if s, ok := c["sub"].(string); ok {
 			sub = s
 		}
+		uid = serviceAccountUID(c)
 	} else {
 		return nil, broken("OKE workload identity: the service-account token is not a JWT")
 	}
@@ -541,7 +561,9 @@ func (p *Provider) okeIdentity(saToken, source string) (*identity, error) {
 	return &identity{
 		auth:     AuthOKEWorkload,
 		describe: describe,
-		cacheKey: "oke_workload_identity|" + p.getenv("KUBERNETES_SERVICE_HOST") + "|" + sub,
+		// The UID is the account's identity (KEP-2535): a deleted and
+		// recreated account of the same name is another principal.
+		cacheKey: "oke_workload_identity|" + p.getenv("KUBERNETES_SERVICE_HOST") + "|" + sub + "|" + uid,
 		region:   p.getenv("OCI_RESOURCE_PRINCIPAL_REGION"),
 		hint401:  "check the IAM policy for the workload (request.principal.type = 'workload') and that the cluster is an enhanced cluster",
 		build: func(context.Context) (common.KeyProvider, error) {
@@ -586,4 +608,13 @@ func (p *Provider) instancePrincipalIdentity(explicit bool) *identity {
 			return cp, nil
 		},
 	}
+}
+
+// serviceAccountUID is the service account's UID from a projected token's
+// kubernetes.io claim, "" when absent.
+func serviceAccountUID(claims map[string]any) string {
+	k8s, _ := claims["kubernetes.io"].(map[string]any)
+	sa, _ := k8s["serviceaccount"].(map[string]any)
+	uid, _ := sa["uid"].(string)
+	return uid
 }

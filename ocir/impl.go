@@ -74,22 +74,66 @@ func (p *Provider) recognize(serverURL string) (registry.Registry, error) {
 		if mh, err := registry.Host(m.Host); err == nil && mh == host {
 			// Signed requests go only to OCIR (or a loopback test endpoint),
 			// whatever the config file says.
-			u, err := url.Parse(m.TokenURL)
-			if err != nil {
-				return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host, Err: err}
-			}
-			if _, ok := p.table().Recognize(strings.ToLower(u.Host)); !ok && !config.IsLoopback(u.Hostname()) {
-				return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host,
-					Err: fmt.Errorf("mirror %s: tokenURL host %s is not an OCIR host; refusing to sign for it", host, u.Host)}
+			if err := p.checkTokenURL(m.TokenURL); err != nil {
+				return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host, Err: fmt.Errorf("mirror %s: %w", host, err)}
 			}
 			return registry.Registry{Host: host, Form: registry.FormMirror, TokenEndpoint: m.TokenURL}, nil
 		}
 	}
-	if reg, ok := p.table().Recognize(host); ok {
+	reg, ok, err := p.ocirHost(host)
+	if err != nil {
+		return registry.Registry{}, &Error{Kind: ErrIdentityBroken, Registry: host, Err: err}
+	}
+	if ok {
 		return reg, nil
 	}
 	return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host,
 		Err: fmt.Errorf("%s is not an OCIR host name (<region-key>.ocir.io, <region-id>.ocir.io or ocir.<region-id>.oci.<realm-domain>)", host)}
+}
+
+// ocirHost recognises a canonical host as OCIR: a host form of a known
+// region, or a host the config file declares. err reports a declaration
+// naming an unknown region.
+func (p *Provider) ocirHost(host string) (registry.Registry, bool, error) {
+	if reg, ok := p.table().Recognize(host); ok {
+		return reg, true, nil
+	}
+	for _, d := range p.cfg.Hosts {
+		if dh, err := registry.Host(d.Host); err != nil || dh != host || strings.Contains(dh, ":") {
+			continue
+		}
+		r, ok := p.table().Lookup(d.Region)
+		if !ok {
+			return registry.Registry{}, false, fmt.Errorf("config hosts: %s names unknown region %q", d.Host, d.Region)
+		}
+		return registry.Registry{Host: host, Region: r, Form: registry.FormDeclared}, true, nil
+	}
+	return registry.Registry{}, false, nil
+}
+
+// checkTokenURL is the gate for a URL that will receive a signed request
+// other than an OCIR host's own token URL: https (plain http only on
+// loopback), an ASCII host that passes registry.Host, and that host an
+// OCIR host (built in or declared) or loopback.
+func (p *Provider) checkTokenURL(raw string) error {
+	if err := config.ValidateTokenURL(raw); err != nil {
+		return err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if config.IsLoopback(u.Hostname()) {
+		return nil
+	}
+	host, err := registry.Host(u.Host)
+	if err != nil {
+		return err
+	}
+	if _, ok, _ := p.ocirHost(host); !ok {
+		return fmt.Errorf("tokenURL host %s is not an OCIR host; refusing to sign for it", u.Host)
+	}
+	return nil
 }
 
 func (p *Provider) credential(ctx context.Context, serverURL string, opts ...RequestOption) (Credential, error) {
@@ -105,7 +149,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	if err != nil {
 		return Credential{}, withRegistry(err, reg.Host)
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	// The cause tells our own deadline (OCIR_TIMEOUT) from the caller's
+	// cancellation (a signal) in the error the user reads.
+	ctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errOwnDeadline)
 	defer cancel()
 
 	if !req.forceRefresh {
@@ -114,7 +160,7 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
-	if m, ok := p.recentFailure(id.cacheKey); ok && !req.forceRefresh {
+	if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok && !req.forceRefresh {
 		return p.staleOr(id, reg, failureError(m, reg.Host))
 	}
 	// One process fetches; the others wait here and then find its result.
@@ -125,21 +171,23 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	if lock != nil {
 		defer lock.Unlock()
 	}
-	// Whoever held the lock (or kept it too long) may have stored a token.
+	// Whoever held the lock has stored a token, or failed slowly: either
+	// way its answer is ours, without a signed request of our own.
 	if !req.forceRefresh {
 		if e := p.loadEntry(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
 			return toCredential(e), nil
+		}
+		if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok {
+			return p.staleOr(id, reg, failureError(m, reg.Host))
 		}
 	}
 	started := time.Now()
 	e, err := p.fetchToken(ctx, reg, id)
 	if err != nil {
-		if errors.Is(err, ErrTransient) {
-			p.rememberFailure(id.cacheKey, err, time.Since(started))
-		}
+		p.rememberFailure(ctx, id.cacheKey, reg.Host, err, time.Since(started))
 		return p.staleOr(id, reg, err)
 	}
-	p.forgetFailure(id.cacheKey)
+	p.forgetFailure(id.cacheKey, reg.Host)
 	p.storeEntry(e)
 	p.log.Debug("new token", "registry", reg.Host, "identity", id.describe, "expires", e.ExpiresAt)
 	return toCredential(e), nil

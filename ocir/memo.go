@@ -1,9 +1,11 @@
 package ocir
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,21 +93,33 @@ func (p *Provider) forget(name string) {
 	}
 }
 
-// recentFailure reports a slow failure of this identity remembered by this
-// or another process within the last failureMemoTTL.
-func (p *Provider) recentFailure(key string) (memo, bool) {
-	return p.recall(failureMemoName(key), key, 0)
+// failureKey scopes a slow-failure memo to one (identity, registry): a
+// hang at one registry or mirror says nothing about the others.
+func failureKey(idKey, registry string) string { return idKey + "\x00" + registry }
+
+// recentFailure reports a slow failure of this identity at this registry
+// remembered by this or another process within the last failureMemoTTL.
+func (p *Provider) recentFailure(idKey, registry string) (memo, bool) {
+	k := failureKey(idKey, registry)
+	return p.recall(failureMemoName(k), k, 0)
 }
 
-// rememberFailure records a failure that took long; quick failures are
-// cheap to retry and are not remembered.
-func (p *Provider) rememberFailure(key string, err error, took time.Duration) {
-	if took >= p.timeout/2 {
-		p.memorize(failureMemoName(key), key, failureMemoTTL, err)
+// rememberFailure records a transient failure that took long while the
+// caller was still waiting. Quick failures are cheap to retry; the
+// caller's own cancellation (Ctrl-C) or deadline (a short OCIR_TIMEOUT)
+// says nothing about OCI and must not make other callers fail; permanent
+// failures (unknown CA, proxy refusing us) fail at once anyway.
+func (p *Provider) rememberFailure(ctx context.Context, idKey, registry string, err error, took time.Duration) {
+	if ctx.Err() != nil || took < p.timeout/2 || isPermanent(err) || !errors.Is(err, ErrTransient) {
+		return
 	}
+	k := failureKey(idKey, registry)
+	p.memorize(failureMemoName(k), k, failureMemoTTL, err)
 }
 
-func (p *Provider) forgetFailure(key string) { p.forget(failureMemoName(key)) }
+func (p *Provider) forgetFailure(idKey, registry string) {
+	p.forget(failureMemoName(failureKey(idKey, registry)))
+}
 
 func failureError(m memo, reg string) error {
 	return &Error{Kind: ErrTransient, Registry: reg,

@@ -16,3 +16,12 @@ func ownedByMe(fi os.FileInfo) bool {
 
 // privatePerm reports whether the permission bits keep group and others out.
 func privatePerm(fi os.FileInfo) bool { return fi.Mode().Perm()&0o077 == 0 }
+
+// lockNoFollow keeps a lock file from being opened through a symlink.
+const lockNoFollow = syscall.O_NOFOLLOW
+
+// ownedByMeOrRoot reports whether fi belongs to the effective user or root.
+func ownedByMeOrRoot(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && (int(st.Uid) == os.Geteuid() || st.Uid == 0)
+}

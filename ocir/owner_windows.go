@@ -6,5 +6,9 @@ import "os"
 
 // On Windows the per-user profile directory ACLs protect the cache; POSIX
 // ownership and mode bits carry no meaning there.
-func ownedByMe(os.FileInfo) bool   { return true }
-func privatePerm(os.FileInfo) bool { return true }
+func ownedByMe(os.FileInfo) bool       { return true }
+func privatePerm(os.FileInfo) bool     { return true }
+func ownedByMeOrRoot(os.FileInfo) bool { return true }
+
+// lockNoFollow: Windows has no O_NOFOLLOW.
+const lockNoFollow = 0

@@ -26,7 +26,7 @@ func (p *Provider) configuredRegion() (string, string, error) {
 	path, _ := p.ociConfigPath("")
 	profile, _ := p.ociProfile()
 	if path != "" {
-		raw, err := os.ReadFile(path)
+		raw, err := readUserFile(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:

@@ -92,11 +92,16 @@ func (p *Provider) tryToken(ctx context.Context, client *http.Client, signer com
 	if err := p.sign(ctx, signer, req); err != nil {
 		// Token-based principals federate inside Sign; a federation
 		// endpoint that is down or throttling is worth retrying.
-		return nil, errors.Is(err, ErrTransient) && ctx.Err() == nil, 0, withRegistry(err, reg.Host)
+		return nil, errors.Is(err, ErrTransient) && ctx.Err() == nil && !isPermanent(err), 0, withRegistry(err, reg.Host)
 	}
 	p.log.Debug("requesting OCIR token", "registry", reg.Host, "identity", id.describe, "attempt", attempt+1)
 	resp, err := client.Do(req)
 	if err != nil {
+		if hint := permanentHint(err); hint != "" {
+			// Retrying cannot fix a missing CA or a proxy that refuses us;
+			// say so at once instead of after the whole deadline.
+			return nil, false, 0, &Error{Kind: ErrTransient, Registry: reg.Host, Err: &permanentError{fmt.Errorf("GET %s: %w", reg.TokenURL(), err)}, Hint: hint}
+		}
 		return nil, true, 0, &Error{Kind: ErrTransient, Registry: reg.Host, Err: fmt.Errorf("GET %s: %w", reg.TokenURL(), err)}
 	}
 	entry, retry, err = p.readTokenResponse(resp, reg, id, issued)
@@ -128,8 +133,27 @@ func retryAfter(v string, now time.Time) time.Duration {
 	return min(d, time.Hour)
 }
 
+// errOwnDeadline is the cause of a Credential call's context when its own
+// OCIR_TIMEOUT expires; any other end of the context is the caller's.
+var errOwnDeadline = errors.New("OCIR_TIMEOUT expired")
+
+// ErrInterrupted matches the error of a Credential call that ended because
+// its caller cancelled it (a signal, a closed connection) rather than
+// because it failed or ran out of its own time.
+var ErrInterrupted = errors.New("interrupted")
+
+// deadlineError says why ctx ended: our own deadline, or the caller's
+// cancellation or earlier deadline.
 func deadlineError(ctx context.Context, host string, timeout time.Duration, last error) error {
-	err := fmt.Errorf("no token within %s (OCIR_TIMEOUT): %w", timeout, ctx.Err())
+	var err error
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errOwnDeadline):
+		err = fmt.Errorf("no token within %s (OCIR_TIMEOUT): %w", timeout, context.DeadlineExceeded)
+	case errors.Is(ctx.Err(), context.Canceled):
+		err = fmt.Errorf("%w before a token was obtained (%v)", ErrInterrupted, cause)
+	default:
+		err = fmt.Errorf("the caller's deadline passed before a token was obtained: %w", ctx.Err())
+	}
 	if last != nil {
 		err = fmt.Errorf("%w; last error: %v", err, last)
 	}
@@ -176,7 +200,7 @@ func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvid
 		}
 		return r.kp, r.err
 	case <-ctx.Done():
-		return nil, &Error{Kind: ErrTransient, Err: fmt.Errorf("%s: setting up the identity took longer than %s: %w", id.describe, p.timeout, ctx.Err())}
+		return nil, deadlineError(ctx, "", p.timeout, fmt.Errorf("%s: still setting up the identity", id.describe))
 	}
 }
 
@@ -196,7 +220,7 @@ func (p *Provider) sign(ctx context.Context, signer common.HTTPRequestSigner, re
 		}
 		return nil
 	case <-ctx.Done():
-		return &Error{Kind: ErrTransient, Err: fmt.Errorf("obtaining the OCI security token to sign with took too long: %w", ctx.Err())}
+		return deadlineError(ctx, "", p.timeout, errors.New("still obtaining the OCI security token to sign with"))
 	}
 }
 
@@ -226,7 +250,7 @@ func (p *Provider) readTokenResponse(resp *http.Response, reg registry.Registry,
 		}
 		life := defaultExpires
 		if tr.ExpiresIn != nil {
-			if *tr.ExpiresIn <= 0 || *tr.ExpiresIn > 7*24*3600 {
+			if *tr.ExpiresIn <= 0 || *tr.ExpiresIn > int64(maxTokenLifetime/time.Second) {
 				return nil, false, mk(ErrTransient, fmt.Errorf("token response has implausible expires_in %d", *tr.ExpiresIn), "")
 			}
 			life = time.Duration(*tr.ExpiresIn) * time.Second

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -106,7 +105,7 @@ func (p *Provider) rootCAs() (*x509.CertPool, error) {
 }
 
 func appendPEMFile(pool *x509.CertPool, path string) error {
-	raw, err := os.ReadFile(path)
+	raw, err := readUserFile(path)
 	if err != nil {
 		return err
 	}

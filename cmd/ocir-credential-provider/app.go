@@ -14,6 +14,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 const name = "ocir-credential-provider"
@@ -234,7 +235,15 @@ func configCommand(e env) *cli.Command {
 			if c.Args().Present() {
 				return usagef("config takes no arguments")
 			}
+			// Realms and regions described by OCI_REGION_METADATA or
+			// ~/.oci/regions-config.json are as valid here as in the
+			// lookups, which accept their hosts.
+			table, err := registry.LoadTable(e.getenv, ocir.Home(e.getenv))
+			if err != nil {
+				return err
+			}
 			o := kubelet.GenerateOptions{
+				Table:                  table,
 				Name:                   c.String("name"),
 				Realms:                 splitList(c.String("realm")),
 				Regions:                splitList(c.String("regions")),

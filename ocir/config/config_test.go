@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -168,5 +170,99 @@ func FuzzParse(f *testing.F) {
 		if err == nil && cfg == nil {
 			t.Fatal("nil config without error")
 		}
+		if err != nil {
+			return
+		}
+		// Whatever is accepted names hosts only, in ASCII.
+		for _, r := range cfg.Registries {
+			if strings.Contains(r.Match, "/") {
+				t.Fatalf("rule with a path accepted: %q", r.Match)
+			}
+		}
+		for _, m := range cfg.Mirrors {
+			if _, err := registry.Host(m.Host); err != nil {
+				t.Fatalf("mirror host %q accepted: %v", m.Host, err)
+			}
+			if ValidateTokenURL(m.TokenURL) != nil {
+				t.Fatalf("tokenURL %q accepted", m.TokenURL)
+			}
+		}
+		for _, h := range cfg.Hosts {
+			if !registry.IsCanonical(h.Host) || strings.Contains(h.Host, ":") {
+				t.Fatalf("declared host %q accepted", h.Host)
+			}
+		}
 	})
+}
+
+func TestParseRefusesRulesThatCouldNeverMatch(t *testing.T) {
+	tests := map[string]struct{ yaml, want string }{
+		"namespace-scoped match names its line": {"registries:\n  - match: '*.ocir.io'\n    auth: api_key\n  - auth: api_key\n    match: iad.ocir.io/ns\n", `line 5: registries[1]: match "iad.ocir.io/ns" has a path`},
+		"repository path":                       {"registries:\n  - match: iad.ocir.io/ns/app\n    auth: auto\n", "line 2: registries[0]"},
+		"non-ASCII mirror host":                 {"mirrors:\n  - host: \"\\u0130ad.ocir.io\"\n    tokenURL: https://iad.ocir.io/t\n", "must be host or host:port in ASCII"},
+		"non-ASCII tokenURL host":               {"mirrors:\n  - host: m\n    tokenURL: \"https://\\u0130ad.ocir.io/t\"\n", "not printable ASCII"},
+		"tokenURL with user info":               {"mirrors:\n  - host: m\n    tokenURL: https://evil@iad.ocir.io/t\n", "user info"},
+		"declared host with port":               {"hosts:\n  - host: us.ocir.io:8443\n    region: iad\n", "without scheme, port or path"},
+		"declared host with scheme":             {"hosts:\n  - host: https://us.ocir.io\n    region: iad\n", "without scheme, port or path"},
+		"declared host not ASCII":               {"hosts:\n  - host: \"u\\u017f.ocir.io\"\n    region: iad\n", "without scheme, port or path"},
+		"declared host IP":                      {"hosts:\n  - host: 10.0.0.1\n    region: iad\n", "without scheme, port or path"},
+		"declared host without region":          {"hosts:\n  - host: us.ocir.io\n", "region is required"},
+		"declared host twice":                   {"hosts:\n  - {host: us.ocir.io, region: iad}\n  - {host: us.ocir.io, region: phx}\n", "duplicate"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	f, err := Parse([]byte("hosts:\n  - host: us.ocir.io\n    region: us-ashburn-1\n"))
+	if err != nil || len(f.Hosts) != 1 || f.Hosts[0].Region != "us-ashburn-1" {
+		t.Errorf("declared host: %+v, %v", f, err)
+	}
+}
+
+func TestLoadRefusesFilesOthersCouldHaveWritten(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX modes")
+	}
+	body := []byte("mirrors:\n  - host: registry-1.docker.io\n    tokenURL: https://iad.ocir.io/20180419/docker/token\n")
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		want  string // "" = loads
+	}{
+		{"private file loads", func(t *testing.T, p string) { os.Chmod(p, 0o600) }, ""},
+		{"world-readable is fine", func(t *testing.T, p string) { os.Chmod(p, 0o644) }, ""},
+		{"group-writable is refused", func(t *testing.T, p string) { os.Chmod(p, 0o664) }, "writable by group or others"},
+		{"world-writable is refused", func(t *testing.T, p string) { os.Chmod(p, 0o646) }, "writable by group or others"},
+		{"another user's file is refused", func(t *testing.T, p string) {
+			if os.Geteuid() != 0 {
+				t.Skip("SKIP: needs root to give the file to another user")
+			}
+			if err := os.Chown(p, 4242, 4242); err != nil {
+				t.Fatal(err)
+			}
+		}, "belongs to uid 4242"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(t, path)
+			f, err := Load(path, true)
+			if tt.want == "" {
+				if err != nil || len(f.Mirrors) != 1 {
+					t.Errorf("Load = %+v, %v", f, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("err = %v, want it to name the file and say %q", err, tt.want)
+			}
+		})
+	}
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 // AuthTypes are the identity types a rule or OCI_CLI_AUTH may name, spelled
@@ -21,9 +24,22 @@ var AuthTypes = []string{"auto", "api_key", "security_token", "instance_principa
 type File struct {
 	Registries []Rule   `yaml:"registries"`
 	Mirrors    []Mirror `yaml:"mirrors"`
+	// Hosts declares OCIR host names the built-in region table does not
+	// know yet (a new endpoint form), each served by a known region.
+	Hosts []DeclaredHost `yaml:"hosts"`
+}
+
+// DeclaredHost is an extra OCIR host name: tokens for it are requested
+// from https://<Host>/20180419/docker/token, signed by the identity the
+// rules choose, exactly as for a built-in OCIR host.
+type DeclaredHost struct {
+	Host   string `yaml:"host"`   // DNS name, no port: https on 443 only
+	Region string `yaml:"region"` // region key (iad) or identifier (us-ashburn-1)
 }
 
 // Rule picks the identity for registries matching a kubelet-style glob.
+// Match names hosts only (rules choose an identity per registry, and the
+// token cache is per registry): a path is refused at load time.
 type Rule struct {
 	Match      string `yaml:"match"`
 	Auth       string `yaml:"auth"`
@@ -44,7 +60,7 @@ func Load(path string, explicit bool) (*File, error) {
 	if path == "" {
 		return &File{}, nil
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := readTrusted(path)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
 		return &File{}, nil
 	}
@@ -59,6 +75,29 @@ func Load(path string, explicit bool) (*File, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// readTrusted reads the config file only if nobody but its owner (this
+// user or root) can have written it: its rules and mirrors decide which
+// hosts receive tokens, so a file another user can edit could send them
+// anywhere.
+func readTrusted(path string) ([]byte, error) {
+	f, fi, err := userfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := userfile.Trusted(fi); err != nil {
+		return nil, fmt.Errorf("refusing to use it: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, userfile.ConfigLimit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > userfile.ConfigLimit {
+		return nil, fmt.Errorf("%w (more than %d bytes)", userfile.ErrTooLarge, userfile.ConfigLimit)
+	}
+	return raw, nil
 }
 
 // Parse decodes and validates a config file. Unknown keys are errors that
@@ -80,16 +119,49 @@ func Parse(raw []byte) (*File, error) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("invalid YAML: more than one document")
 	}
-	return f, f.validate()
+	return f, f.validate(matchLines(raw))
 }
 
-func (f *File) validate() error {
+// matchLines returns the line of each registries[i].match value, for
+// error messages (the struct decoder keeps no positions).
+func matchLines(raw []byte) []int {
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	top := doc.Content[0]
+	var lines []int
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		if top.Content[i].Value != "registries" || top.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range top.Content[i+1].Content {
+			line := item.Line
+			for j := 0; j+1 < len(item.Content); j += 2 {
+				if item.Content[j].Value == "match" {
+					line = item.Content[j+1].Line
+				}
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func (f *File) validate(lines []int) error {
 	for i, r := range f.Registries {
+		where := fmt.Sprintf("registries[%d]", i)
+		if i < len(lines) {
+			where = fmt.Sprintf("line %d: registries[%d]", lines[i], i)
+		}
 		if strings.TrimSpace(r.Match) == "" {
-			return fmt.Errorf("registries[%d]: match is required", i)
+			return fmt.Errorf("%s: match is required", where)
 		}
 		if strings.Contains(r.Match, "://") {
-			return fmt.Errorf("registries[%d]: match %q must not have a scheme", i, r.Match)
+			return fmt.Errorf("%s: match %q must not have a scheme", where, r.Match)
+		}
+		if strings.Contains(r.Match, "/") {
+			return fmt.Errorf("%s: match %q has a path; rules match registry hosts only (the identity and the token are per registry), so write %q", where, r.Match, r.Match[:strings.Index(r.Match, "/")])
 		}
 		if !validAuth(r.Auth) {
 			return fmt.Errorf("registries[%d]: auth %q is not one of %s", i, r.Auth, strings.Join(AuthTypes, ", "))
@@ -100,9 +172,9 @@ func (f *File) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, m := range f.Mirrors {
-		host := strings.ToLower(strings.TrimSpace(m.Host))
-		if host == "" || strings.ContainsAny(host, "/@ ") {
-			return fmt.Errorf("mirrors[%d]: host %q must be host or host:port", i, m.Host)
+		host, err := registry.Host(m.Host)
+		if err != nil || strings.TrimSpace(m.Host) != m.Host || strings.ContainsAny(m.Host, "/@") {
+			return fmt.Errorf("mirrors[%d]: host %q must be host or host:port in ASCII", i, m.Host)
 		}
 		if seen[host] {
 			return fmt.Errorf("mirrors[%d]: duplicate host %q", i, m.Host)
@@ -110,6 +182,20 @@ func (f *File) validate() error {
 		seen[host] = true
 		if err := ValidateTokenURL(m.TokenURL); err != nil {
 			return fmt.Errorf("mirrors[%d]: %w", i, err)
+		}
+	}
+	declared := map[string]bool{}
+	for i, h := range f.Hosts {
+		host, err := registry.Host(h.Host)
+		if err != nil || host != h.Host || strings.Contains(host, ":") || net.ParseIP(strings.Trim(host, "[]")) != nil {
+			return fmt.Errorf("hosts[%d]: host %q must be a lower-case ASCII DNS name without scheme, port or path (tokens go to https://<host>/ on port 443)", i, h.Host)
+		}
+		if declared[host] {
+			return fmt.Errorf("hosts[%d]: duplicate host %q", i, h.Host)
+		}
+		declared[host] = true
+		if strings.TrimSpace(h.Region) == "" {
+			return fmt.Errorf("hosts[%d]: region is required (a region key like iad or identifier like us-ashburn-1)", i)
 		}
 	}
 	return nil
@@ -126,10 +212,19 @@ func validAuth(a string) bool {
 
 // ValidateTokenURL accepts https URLs, and plain http only on loopback:
 // a signed request must never cross a network in clear text.
+//
+// The host must pass registry.Host (ASCII bytes only, no user info): this is
+// where a signed request is sent.
 func ValidateTokenURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("tokenURL %q is not an absolute URL", raw)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("tokenURL %q must not carry user info or a fragment", raw)
+	}
+	if _, err := registry.Host(u.Host); err != nil {
+		return fmt.Errorf("tokenURL %q: %w", raw, err)
 	}
 	switch u.Scheme {
 	case "https":
@@ -145,7 +240,7 @@ func ValidateTokenURL(raw string) error {
 
 // IsLoopback reports whether host is localhost or a loopback IP.
 func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	if len(host) == len("localhost") && strings.EqualFold(host, "localhost") { // bytes: no Unicode folding
 		return true
 	}
 	ip := net.ParseIP(host)

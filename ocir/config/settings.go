@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
 )
 
 // Defaults of the environment contract.
@@ -171,7 +172,9 @@ func (s Settings) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	if s.LogFile != "" {
 		// No following symlinks (a planted link in /tmp must not redirect
 		// root's log), and an existing file is made private.
-		f, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND|openNoFollow, 0o600)
+		// Non-blocking and regular files only: a FIFO would hang the
+		// process at open or at the first write.
+		f, err := userfile.OpenAppend(s.LogFile)
 		if err == nil && runtime.GOOS != "windows" {
 			err = f.Chmod(0o600)
 		}

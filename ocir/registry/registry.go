@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
 )
 
 // Region is one OCI region: its three-letter key, its identifier, the realm
@@ -38,10 +40,11 @@ type Form int
 
 // The host name forms OCIR answers on.
 const (
-	FormKey    Form = iota + 1 // <region-key>.ocir.io
-	FormID                     // <region-id>.ocir.io
-	FormDomain                 // ocir.<region-id>.oci.<realm-domain>
-	FormMirror                 // a host the user configured explicitly
+	FormKey      Form = iota + 1 // <region-key>.ocir.io
+	FormID                       // <region-id>.ocir.io
+	FormDomain                   // ocir.<region-id>.oci.<realm-domain>
+	FormMirror                   // a host the user configured explicitly
+	FormDeclared                 // an OCIR host the config file declares (hosts:)
 )
 
 // Registry is a recognised OCIR host.
@@ -85,14 +88,36 @@ func (t *Table) add(r Region) {
 		t.byKey = map[string]Region{}
 		t.byID = map[string]Region{}
 	}
-	r.Key, r.ID = strings.ToLower(r.Key), strings.ToLower(r.ID)
-	r.Realm, r.Domain = strings.ToLower(r.Realm), strings.ToLower(r.Domain)
+	r.Key, r.ID = asciiLower(r.Key), asciiLower(r.ID)
+	r.Realm, r.Domain = asciiLower(r.Realm), asciiLower(r.Domain)
 	if _, ok := t.byID[r.ID]; ok {
 		return
 	}
 	t.regions = append(t.regions, r)
 	t.byKey[r.Key] = r
 	t.byID[r.ID] = r
+}
+
+// addExtra adds a region described by the user. It may add regions but
+// never replace a known one: the SDK resolves built-in keys and
+// identifiers first, so a clash would make this table and the SDK disagree
+// about which host a region's tokens are for.
+func (t *Table) addExtra(r Region) error {
+	key, id := asciiLower(r.Key), asciiLower(r.ID)
+	if old, ok := t.byKey[key]; ok {
+		if old.ID == id && old.Realm == asciiLower(r.Realm) && old.Domain == asciiLower(r.Domain) {
+			return nil // the same region described again
+		}
+		return fmt.Errorf("regionKey %q is already region %s (%s); a description may add regions, not replace them", r.Key, old.ID, old.Realm)
+	}
+	if old, ok := t.byID[id]; ok {
+		if old.Key == key && old.Realm == asciiLower(r.Realm) && old.Domain == asciiLower(r.Domain) {
+			return nil
+		}
+		return fmt.Errorf("regionIdentifier %q is already region key %s (%s); a description may add regions, not replace them", r.ID, old.Key, old.Realm)
+	}
+	t.add(r)
+	return nil
 }
 
 // LoadTable returns the SDK regions plus those described the way the OCI
@@ -103,7 +128,7 @@ func LoadTable(getenv func(string) string, home string) (*Table, error) {
 	t := DefaultTable()
 	if home != "" {
 		path := filepath.Join(home, ".oci", "regions-config.json")
-		raw, err := os.ReadFile(path)
+		raw, err := userfile.Read(path, userfile.ConfigLimit)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
@@ -114,10 +139,13 @@ func LoadTable(getenv func(string) string, home string) (*Table, error) {
 				return nil, fmt.Errorf("parse region metadata %s: %w", path, err)
 			}
 			for i, r := range extra {
-				if err := r.validate(); err != nil {
+				err := r.validate()
+				if err == nil {
+					err = t.addExtra(r)
+				}
+				if err != nil {
 					return nil, fmt.Errorf("region metadata %s entry %d: %w", path, i, err)
 				}
-				t.add(r)
 			}
 		}
 	}
@@ -126,10 +154,13 @@ func LoadTable(getenv func(string) string, home string) (*Table, error) {
 		if err := json.Unmarshal([]byte(v), &r); err != nil {
 			return nil, fmt.Errorf("parse OCI_REGION_METADATA: %w", err)
 		}
-		if err := r.validate(); err != nil {
+		err := r.validate()
+		if err == nil {
+			err = t.addExtra(r)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("OCI_REGION_METADATA: %w", err)
 		}
-		t.add(r)
 	}
 	return t, nil
 }
@@ -139,7 +170,7 @@ func (r Region) validate() error {
 		if v == "" {
 			return fmt.Errorf("missing %s", name)
 		}
-		if !validDNSName(strings.ToLower(v)) {
+		if !validDNSName(asciiLower(v)) {
 			return fmt.Errorf("%s %q is not a valid DNS name part", name, v)
 		}
 	}
@@ -148,7 +179,7 @@ func (r Region) validate() error {
 
 // Lookup finds a region by key (iad) or identifier (us-ashburn-1).
 func (t *Table) Lookup(keyOrID string) (Region, bool) {
-	s := strings.ToLower(strings.TrimSpace(keyOrID))
+	s := asciiLower(strings.TrimSpace(keyOrID))
 	if r, ok := t.byID[s]; ok {
 		return r, true
 	}
@@ -161,7 +192,7 @@ func (t *Table) Lookup(keyOrID string) (Region, bool) {
 func (t *Table) Regions(realm string) []Region {
 	var out []Region
 	for _, r := range t.regions {
-		if realm == "" || r.Realm == strings.ToLower(realm) {
+		if realm == "" || r.Realm == asciiLower(realm) {
 			out = append(out, r)
 		}
 	}
@@ -181,7 +212,7 @@ func (t *Table) Realms() map[string]string {
 // Recognize reports whether host (already canonical, see Host) is an OCIR
 // registry host, and which region it serves.
 func (t *Table) Recognize(host string) (Registry, bool) {
-	if strings.Contains(host, ":") {
+	if strings.Contains(host, ":") || nonASCII(host) >= 0 {
 		return Registry{}, false // OCIR only listens on the default port
 	}
 	if first, rest, ok := strings.Cut(host, "."); ok && rest == "ocir.io" {
@@ -211,17 +242,29 @@ var ErrInvalidServerURL = errors.New("invalid registry server URL")
 // "iad.ocir.io/ns/repo", in any letter case. The default HTTPS port is
 // dropped; any other port is kept. Nothing here decides whether the host is
 // an OCIR host.
+//
+// Host is the one gate for every host a token or a signature may go to
+// (server URLs, mirror hosts and token URLs, verify-pull realms): it works
+// on bytes, refuses any byte outside printable ASCII before anything else
+// and lower-cases ASCII letters only. Unicode case folding would turn
+// "\u0130ad.ocir.io" into "iad.ocir.io" while a Go client dials the IDNA
+// form of the original, a different domain, and sends it the token.
 func Host(serverURL string) (string, error) {
-	s := strings.TrimSpace(serverURL)
+	// ASCII white space only: strings.TrimSpace would also drop Unicode
+	// spaces, hiding them from the byte check below.
+	s := strings.Trim(serverURL, asciiSpace)
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrInvalidServerURL)
 	}
 	if len(s) > 2048 {
 		return "", fmt.Errorf("%w: longer than 2048 bytes", ErrInvalidServerURL)
 	}
+	if i := nonASCII(s); i >= 0 {
+		return "", fmt.Errorf("%w: byte 0x%02x at offset %d is not printable ASCII (host names are matched as ASCII bytes)", ErrInvalidServerURL, s[i], i)
+	}
 	scheme := ""
 	if i := strings.Index(s, "://"); i >= 0 {
-		scheme = strings.ToLower(s[:i])
+		scheme = asciiLower(s[:i])
 		if scheme != "https" && scheme != "http" {
 			return "", fmt.Errorf("%w: unsupported scheme %q", ErrInvalidServerURL, scheme)
 		}
@@ -237,7 +280,7 @@ func Host(serverURL string) (string, error) {
 	if err != nil || u.Host != s {
 		return "", fmt.Errorf("%w: %q", ErrInvalidServerURL, serverURL)
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	host := strings.TrimSuffix(asciiLower(u.Hostname()), ".")
 	port := u.Port()
 	if strings.HasSuffix(s, ":") {
 		return "", fmt.Errorf("%w: empty port in %q", ErrInvalidServerURL, serverURL)
@@ -262,6 +305,40 @@ func Host(serverURL string) (string, error) {
 		return "[" + host + "]", nil
 	}
 	return host, nil
+}
+
+// asciiSpace is the white space trimmed around a server URL (docker
+// writes it with a trailing newline).
+const asciiSpace = " \t\r\n\v\f"
+
+// nonASCII returns the offset of the first byte that is not printable
+// ASCII, or -1.
+func nonASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return i
+		}
+	}
+	return -1
+}
+
+// asciiLower lower-cases A-Z only; every other byte is left alone (and
+// then refused by validDNSName if it has no place in a host name).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// IsCanonical reports whether host is exactly what Host returns for it:
+// the form every recognition function expects.
+func IsCanonical(host string) bool {
+	h, err := Host(host)
+	return err == nil && h == host
 }
 
 func validDNSName(s string) bool {

@@ -203,5 +203,96 @@ func FuzzHost(f *testing.F) {
 		if r, ok := tbl.Recognize(host); ok && r.Host != host {
 			t.Fatalf("Recognize changed host %q to %q", host, r.Host)
 		}
+		// A host handed out is plain ASCII whatever came in: nothing a
+		// client would dial in another (IDNA) form.
+		for i := 0; i < len(host); i++ {
+			if host[i] < 0x21 || host[i] > 0x7e {
+				t.Fatalf("Host(%q) = %q has byte 0x%02x", in, host, host[i])
+			}
+		}
+		if nonASCII(strings.Trim(in, asciiSpace)) >= 0 {
+			t.Fatalf("Host(%q) accepted non-ASCII input", in)
+		}
 	})
+}
+
+func TestHostRefusesEveryNonASCIIByte(t *testing.T) {
+	tbl := DefaultTable()
+	tests := []struct{ name, in string }{
+		{"dotted capital I (folds to i)", "\u0130ad.ocir.io"},
+		{"Kelvin sign (folds to k)", "ocir.us-ashburn-1.oci.oraclecloud.com\u212a"},
+		{"Kelvin sign in a key", "\u212aix.ocir.io"},
+		{"long s (folds to s)", "ocir.eu-frankfurt-1.oci.oraclecloud.com.\u017f"},
+		{"fullwidth", "\uff49\uff41\uff44.ocir.io"},
+		{"Cyrillic a", "i\u0430d.ocir.io"},
+		{"zero-width joiner", "iad\u200d.ocir.io"},
+		{"soft hyphen", "ia\u00add.ocir.io"},
+		{"scheme with Kelvin", "http\u212a://iad.ocir.io"},
+		{"non-ASCII only in the path", "iad.ocir.io/\u0130"},
+		{"latin-1 byte", "iad.ocir.io\xff"},
+		{"NUL", "iad.ocir.io\x00"},
+		{"DEL", "iad.ocir.io\x7f"},
+		{"tab inside", "iad.\tocir.io"},
+		{"trailing no-break space", "iad.ocir.io\u00a0"},
+		{"leading next-line", "\u0085iad.ocir.io"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if h, err := Host(tt.in); err == nil {
+				t.Errorf("Host(%q) = %q, want error", tt.in, h)
+			}
+			if _, ok := tbl.Recognize(tt.in); ok {
+				t.Errorf("Recognize(%q) = true", tt.in)
+			}
+			if IsCanonical(tt.in) {
+				t.Errorf("IsCanonical(%q) = true", tt.in)
+			}
+		})
+	}
+}
+
+func TestExtraRegionsMayAddButNotReplace(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     string
+		wantErr string
+		check   func(t *testing.T, tbl *Table)
+	}{
+		{"new region is added", `{"regionKey":"zzz","regionIdentifier":"us-newtown-1","realmKey":"oc1","realmDomainComponent":"oraclecloud.com"}`, "",
+			func(t *testing.T, tbl *Table) {
+				if _, ok := tbl.Recognize("zzz.ocir.io"); !ok {
+					t.Error("new region not recognised")
+				}
+			}},
+		{"built-in region described again is fine", `{"regionKey":"iad","regionIdentifier":"us-ashburn-1","realmKey":"oc1","realmDomainComponent":"oraclecloud.com"}`, "", nil},
+		{"built-in key pointed at another region", `{"regionKey":"iad","regionIdentifier":"evil-region-1","realmKey":"oc1","realmDomainComponent":"oraclecloud.com"}`, "already region us-ashburn-1", nil},
+		{"built-in key in upper case", `{"regionKey":"IAD","regionIdentifier":"evil-region-1","realmKey":"oc1","realmDomainComponent":"oraclecloud.com"}`, "already region", nil},
+		{"built-in identifier moved to another realm", `{"regionKey":"qqq","regionIdentifier":"us-ashburn-1","realmKey":"oc99","realmDomainComponent":"evil.example"}`, "already region key iad", nil},
+		{"non-ASCII key", `{"regionKey":"\u0130ad","regionIdentifier":"x-1","realmKey":"oc1","realmDomainComponent":"oraclecloud.com"}`, "not a valid DNS name", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tbl, err := LoadTable(func(k string) string {
+				if k == "OCI_REGION_METADATA" {
+					return tt.env
+				}
+				return ""
+			}, "")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, ok := tbl.Recognize("iad.ocir.io"); !ok || r.Region.ID != "us-ashburn-1" {
+				t.Errorf("iad.ocir.io = %+v, %v", r, ok)
+			}
+			if tt.check != nil {
+				tt.check(t, tbl)
+			}
+		})
+	}
 }

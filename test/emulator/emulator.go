@@ -89,6 +89,7 @@ type Emulator struct {
 	registryTokens map[string]*registryToken
 	issued         []IssuedToken
 	denied         map[string]bool
+	saGeneration   map[string]int // namespace/name → times recreated
 
 	configMu sync.Mutex // serialises writes to the OCI config file
 

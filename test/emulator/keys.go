@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -288,7 +290,7 @@ func (e *Emulator) NewServiceAccountToken(namespace, name string, ttl time.Durat
 		"exp": now.Add(defaultTTL(ttl)).Unix(),
 		"kubernetes.io": map[string]any{
 			"namespace":      namespace,
-			"serviceaccount": map[string]string{"name": name, "uid": randomHex(16)},
+			"serviceaccount": map[string]string{"name": name, "uid": e.serviceAccountUID(namespace, name)},
 		},
 	})
 	if err != nil {
@@ -296,4 +298,26 @@ func (e *Emulator) NewServiceAccountToken(namespace, name string, ttl time.Durat
 		return ""
 	}
 	return tok
+}
+
+// serviceAccountUID is the UID of a service account: the same for every
+// token of one account, as in Kubernetes, until RecreateServiceAccount.
+func (e *Emulator) serviceAccountUID(namespace, name string) string {
+	e.mu.Lock()
+	gen := e.saGeneration[namespace+"/"+name]
+	e.mu.Unlock()
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d/%s", namespace, name, gen, e.tenancyID)))
+	h := hex.EncodeToString(sum[:16])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// RecreateServiceAccount simulates deleting and recreating a service
+// account of the same name: its tokens carry a new UID from now on.
+func (e *Emulator) RecreateServiceAccount(namespace, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.saGeneration == nil {
+		e.saGeneration = map[string]int{}
+	}
+	e.saGeneration[namespace+"/"+name]++
 }

@@ -1,0 +1,113 @@
+// Package userfile opens the files a user names (OCIR_CONFIG,
+// OCI_CLI_CONFIG_FILE, key and token files, OCIR_LOG_FILE, region
+// metadata) without letting a wrong name hang or exhaust the process: only
+// regular files, opened non-blocking (a FIFO would block the open or the
+// read forever), reads capped (/dev/zero would otherwise grow memory
+// without bound).
+package userfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// Limits for Read callers. Every file we read is small; the caps leave
+// plenty of room while keeping a wrong name from costing memory.
+const (
+	// ConfigLimit caps config files (YAML, OCI config, region metadata).
+	ConfigLimit = 1 << 20
+	// SecretLimit caps keys, certificates and tokens.
+	SecretLimit = 1 << 20
+)
+
+// ErrNotRegular is returned for a path that is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is returned when a file exceeds the read limit.
+var ErrTooLarge = errors.New("file too large")
+
+// Read reads a regular file of at most limit bytes.
+func Read(path string, limit int64) ([]byte, error) {
+	f, _, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, limit)
+	}
+	return raw, nil
+}
+
+// Open opens path for reading, non-blocking, and returns it only if it is
+// a regular file (checked on the open descriptor, so a swap between check
+// and open cannot matter). The errors wrap fs.ErrNotExist for a missing
+// file.
+func Open(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+	}
+	return f, fi, nil
+}
+
+// OpenAppend opens (creating it 0600 if needed) a file to append to, such
+// as a log file: never through a symlink, never blocking on a FIFO, and
+// only a regular file.
+func OpenAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|noFollow|nonBlock, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "mode " + m.String()
+}
+
+// ErrUntrusted is returned by Trusted (wrapped) for a file that another
+// user could have written.
+var ErrUntrusted = errors.New("file is not trusted")
+
+func errUntrusted(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUntrusted, fmt.Sprintf(format, args...))
+}
