@@ -19,10 +19,11 @@ import (
 
 // state is the mutable part of a Provider, created by New.
 type state struct {
-	mu      sync.Mutex
-	entries map[string]*cacheEntry        // memory cache by entry file name
-	memos   map[string]memo               // remembered negative answers by file name
-	keys    map[string]common.KeyProvider // built token-based principals by identity key
+	mu       sync.Mutex
+	entries  map[string]*cacheEntry        // memory cache by entry file name
+	memos    map[string]memo               // remembered negative answers by file name
+	keys     map[string]common.KeyProvider // built token-based principals by identity key
+	sessions map[string]*session           // federated sessions by identity key
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -42,6 +43,7 @@ func newState() *state {
 	return &state{
 		entries:      map[string]*cacheEntry{},
 		keys:         map[string]common.KeyProvider{},
+		sessions:     map[string]*session{},
 		memos:        map[string]memo{},
 		probeTimeout: metadataProbeTimeout,
 		dmiPath:      chassisAssetTagPath,
