@@ -12,6 +12,9 @@ LDFLAGS      := -s -w \
 	-X $(MODULE)/cmd/internal/version.Version=$(VERSION) \
 	-X $(MODULE)/cmd/internal/version.Commit=$(COMMIT)
 BINARIES     := docker-credential-ocir ocir-credential-provider ocir-emulator
+# urfave_cli_no_docs drops urfave/cli's man/markdown generator (and the
+# markdown renderer it initialises at every start); nothing here uses it.
+TAGS         ?= urfave_cli_no_docs
 PLATFORMS    := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 FUZZTIME     ?= 30s
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -25,11 +28,11 @@ all: build
 
 build:
 	@mkdir -p bin
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 ## test: lint, then every test; the README's one test command.
 test: lint build
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m -tags '$(TAGS)' ./...
 	OCIR_PROVIDER_BIN=$(CURDIR)/bin/ocir-credential-provider ./test/kubelet/run.sh
 
 lint:
@@ -78,7 +81,7 @@ release:
 	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 	  for b in docker-credential-ocir ocir-credential-provider; do \
 	    echo "dist/$$b-$$os-$$arch$$ext"; \
-	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$b-$$os-$$arch$$ext ./cmd/$$b; \
+	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o dist/$$b-$$os-$$arch$$ext ./cmd/$$b; \
 	  done; \
 	done
 	cd dist && sha256sum * > SHA256SUMS
@@ -86,7 +89,7 @@ release:
 ## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
 ## IMAGE=registry/repo:tag also pushes it), built without a container engine.
 image:
-	$(GO) run ./deploy/image --version $(VERSION) --commit $(COMMIT) --oci-layout bin/installer-image $(if $(IMAGE),--push $(IMAGE))
+	GOFLAGS='-tags=$(TAGS)' $(GO) run ./deploy/image --version $(VERSION) --commit $(COMMIT) --oci-layout bin/installer-image $(if $(IMAGE),--push $(IMAGE))
 
 clean:
 	rm -rf bin dist .tmp

@@ -116,6 +116,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
+	if req.cacheOnly {
+		return Credential{}, ErrCacheMiss
+	}
 	if m, ok := p.recentFailure(id.cacheKey); ok && !req.forceRefresh {
 		return p.staleOr(id, reg, failureError(m, reg.Host))
 	}

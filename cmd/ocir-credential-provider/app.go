@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -198,21 +199,26 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		return err
 	}
 
-	provider := ocir.New(
-		ocir.WithSettings(settings),
-		ocir.WithConfig(cfg),
-		ocir.WithLogger(log),
-		ocir.WithGetenv(e.getenv),
-		ocir.WithUserAgent("ocir-credential-provider/"+ver),
-	)
 	p := &kubelet.Plugin{
-		Source:     provider,
+		Source:     newProvider(settings, cfg, log, e.getenv, ver),
 		Timeout:    settings.Timeout,
 		VerifyPull: verify,
 		Log:        log,
 		Stderr:     e.stderr,
 	}
 	return p.Run(ctx, e.stdin, e.stdout)
+}
+
+// newProvider is the plugin's token provider, the same for the warm path
+// (serveCached) and the full one, so both find the same cache entries.
+func newProvider(settings config.Settings, cfg *config.File, log *slog.Logger, getenv func(string) string, ver string) *ocir.Provider {
+	return ocir.New(
+		ocir.WithSettings(settings),
+		ocir.WithConfig(cfg),
+		ocir.WithLogger(log),
+		ocir.WithGetenv(getenv),
+		ocir.WithUserAgent("ocir-credential-provider/"+ver),
+	)
 }
 
 func configCommand(e env) *cli.Command {

@@ -94,3 +94,33 @@ func TestManyRegistriesOnOneInstancePrincipalFederateOnce(t *testing.T) {
 		t.Errorf("with a stored session: %d federations, %d metadata reads; want 0 and 0", fed, imds)
 	}
 }
+
+// TestWarmGetAnswersExactlyAsTheFullPath: with a token cached, get is
+// answered before the command line is built (helper.ServeCached). A log
+// file sends the same call the full way; both must print the same bytes and
+// exit the same, for every input.
+func TestWarmGetAnswersExactlyAsTheFullPath(t *testing.T) {
+	h := newHarness(t, apiKey)
+	delete(h.env, "OCIR_LOG_LEVEL")
+	for _, host := range []string{hostShort, hostDomain} {
+		if _, _, err := h.helperStdin(host, "get"); err != nil {
+			t.Fatalf("cold get %s: %v", host, err)
+		}
+	}
+	logFile := h.env["OCIR_LOG_FILE"]
+	h.emu.ResetCounters()
+	for _, in := range []string{hostShort, "https://" + hostShort + "/v2/", hostShort + ":443", hostShort + "/" + seedRepo,
+		strings.ToUpper(hostDomain), hostShort + "\n", "docker.io", "", "fra.ocir.io.evil.example", strings.Repeat("x", 2<<20)} {
+		h.env["OCIR_LOG_FILE"] = logFile
+		wantOut, wantErr, err := h.helperStdin(in, "get")
+		wantCode := exitCodeOf(err)
+		delete(h.env, "OCIR_LOG_FILE")
+		gotOut, gotErr, err := h.helperStdin(in, "get")
+		if gotCode := exitCodeOf(err); gotOut != wantOut || gotCode != wantCode || gotErr != wantErr {
+			t.Errorf("get %q: warm %d %q %q, full %d %q %q", redact(in), gotCode, redact(gotOut), gotErr, wantCode, redact(wantOut), wantErr)
+		}
+	}
+	if n := h.emu.Count("token-attempts"); n != 0 {
+		t.Errorf("%d token requests with every token cached", n)
+	}
+}
