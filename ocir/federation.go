@@ -44,15 +44,11 @@ type instanceDocs struct {
 	region, cert, key, intermediate []byte
 }
 
-// readInstanceDocs reads the region — the reachability probe, with its
-// short deadline and remembered negative answer, so a machine without a
-// metadata service sees one connection attempt — and then the three
-// identity documents concurrently: two round trips in all.
-func (p *Provider) readInstanceDocs(ctx context.Context, auto bool) (*instanceDocs, error) {
-	region, err := p.probeMetadata(ctx, auto)
-	if err != nil {
-		return nil, err
-	}
+// readInstanceDocs reads the three identity documents concurrently, once
+// the region probe (short deadline, remembered negative answer, so a
+// machine without a metadata service sees one connection attempt) has
+// answered: two round trips in all.
+func (p *Provider) readInstanceDocs(ctx context.Context, region string) (*instanceDocs, error) {
 	base := p.metadataBaseURL()
 	client := p.metadataClient(metadataReadTimeout)
 	defer client.CloseIdleConnections()
@@ -78,7 +74,22 @@ func (p *Provider) readInstanceDocs(ctx context.Context, auto bool) (*instanceDo
 // bound to a fresh session key: POST /v1/x509 signed with the certificate's
 // key.
 func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, error) {
-	docs, err := p.readInstanceDocs(ctx, auto)
+	region, err := p.probeMetadata(ctx, auto)
+	if err != nil {
+		return nil, err
+	}
+	// The session key takes tens of milliseconds to generate: do it while
+	// the metadata service answers.
+	type keyResult struct {
+		key *rsa.PrivateKey
+		err error
+	}
+	keyCh := make(chan keyResult, 1)
+	go func() {
+		k, err := rsa.GenerateKey(rand.Reader, sessionKeyBits)
+		keyCh <- keyResult{k, err}
+	}()
+	docs, err := p.readInstanceDocs(ctx, region)
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +113,11 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 	if tenancy == "" {
 		return nil, &Error{Kind: ErrIdentityBroken, Err: errors.New("instance principal: the instance certificate names no tenancy (opc-tenant)")}
 	}
-	sessionKey, err := rsa.GenerateKey(rand.Reader, sessionKeyBits)
-	if err != nil {
-		return nil, fmt.Errorf("instance principal: session key: %w", err)
+	kr := <-keyCh
+	if kr.err != nil {
+		return nil, fmt.Errorf("instance principal: session key: %w", kr.err)
 	}
+	sessionKey := kr.key
 	pub, err := x509.MarshalPKIXPublicKey(&sessionKey.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("instance principal: session key: %w", err)
