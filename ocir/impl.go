@@ -142,6 +142,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 		if errors.Is(err, ErrTransient) {
 			p.rememberFailure(id.cacheKey, err, time.Since(started))
 		}
+		if errors.Is(err, ErrAuth) && id.shareSession {
+			p.dropSession(id.cacheKey)
+		}
 		return p.staleOr(id, reg, err)
 	}
 	p.forgetFailure(id.cacheKey)

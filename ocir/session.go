@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func (p *Provider) sharedSession(ctx context.Context, id *identity) (common.KeyP
 		s, ok := kp.(*session)
 		if !ok {
 			var err error
-			if s, err = materialize(kp); err != nil || s == nil {
+			if s, err = materialize(kp, p.now()); err != nil || s == nil {
 				return kp, err
 			}
 		}
@@ -102,8 +103,9 @@ func (p *Provider) sharedSession(ctx context.Context, id *identity) (common.KeyP
 
 // materialize federates an SDK token-based principal and takes its session
 // out (KeyID first: it renews the token and key together). A principal whose
-// token carries no expiry is not shared (nil session).
-func materialize(kp common.KeyProvider) (*session, error) {
+// token carries no expiry is not shared (nil session); one without an issue
+// time counts as issued now.
+func materialize(kp common.KeyProvider, now time.Time) (*session, error) {
 	keyID, err := kp.KeyID()
 	if err != nil {
 		var e *Error
@@ -128,13 +130,25 @@ func materialize(kp common.KeyProvider) (*session, error) {
 	if !ok {
 		return nil, nil
 	}
-	iat := exp
+	iat := now
 	if c, ok := jwtClaims(tok); ok {
 		if v, ok := c["iat"].(float64); ok {
 			iat = time.Unix(int64(v), 0)
 		}
 	}
 	return &session{ID: keyID, key: key, IssuedAt: iat, ExpiresAt: exp}, nil
+}
+
+// dropSession forgets the identity's session (memory and disk), so that
+// the next call federates again: OCI refused a token signed with it (the
+// instance left its dynamic group, the certificate was rotated).
+func (p *Provider) dropSession(key string) {
+	p.state.mu.Lock()
+	delete(p.state.sessions, key)
+	p.state.mu.Unlock()
+	if p.cacheDirUsable() {
+		_ = os.Remove(filepath.Join(p.cacheDir, sessionFileName(key)))
+	}
 }
 
 // lookupSession returns a usable session from memory or disk, or nil.

@@ -128,3 +128,19 @@ func TestFederationFailures(t *testing.T) {
 		})
 	}
 }
+
+func TestRefusedSessionIsDroppedSoTheNextCallFederatesAgain(t *testing.T) {
+	w := startWorld(t)
+	onInstance(t, w)
+	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 401, Count: 1})
+	if _, err := w.provider().Credential(context.Background(), "iad.ocir.io"); !errors.Is(err, ErrAuth) {
+		t.Fatalf("err = %v, want ErrAuth", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(w.cacheDir, sessionFilePrefix+"*.json")); len(files) != 0 {
+		t.Errorf("a session OCI refused stayed on disk: %v", files)
+	}
+	mustCredential(t, w.provider(), "iad.ocir.io")
+	if f := w.e.Count("federation"); f != 2 {
+		t.Errorf("federations = %d, want 2 (the refused session was not reused)", f)
+	}
+}
