@@ -56,6 +56,7 @@ type Result struct {
 	FloorMedian int64              `json:"floorMedianNs,omitempty"`
 	MedianRatio float64            `json:"medianRatio,omitempty"`
 	P99Ratio    float64            `json:"p99Ratio,omitempty"`
+	CPURatio    float64            `json:"cpuMedianRatio,omitempty"` // user+sys CPU, subject/floor, median of pairs
 	PeakRSSKiB  int64              `json:"peakRssKiB"`
 	FloorRSSKiB int64              `json:"floorPeakRssKiB,omitempty"`
 	Failures    int                `json:"failures"`
@@ -195,6 +196,7 @@ func (b *bench) freshCache() string {
 // execution is one finished process.
 type execution struct {
 	wall   time.Duration
+	cpu    time.Duration // user + system
 	rssKiB int64
 	stdout []byte
 	err    error
@@ -222,6 +224,7 @@ func execOnce(path string, args []string, env []string, stdinFile string) execut
 	}
 	if cmd.ProcessState != nil {
 		x.rssKiB = maxRSSKiB(cmd.ProcessState)
+		x.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	return x
 }
@@ -313,7 +316,7 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 	}
 	b.e.ResetCounters()
 	var subj, flo []int64
-	var ratios []float64
+	var ratios, cpuRatios []float64
 	for i := range pairs {
 		var s, f execution
 		if i%2 == 0 {
@@ -331,6 +334,9 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 		}
 		subj, flo = append(subj, int64(s.wall)), append(flo, int64(f.wall))
 		ratios = append(ratios, float64(s.wall)/float64(f.wall))
+		if f.cpu > 0 {
+			cpuRatios = append(cpuRatios, float64(s.cpu)/float64(f.cpu))
+		}
 		r.PeakRSSKiB, r.FloorRSSKiB = max(r.PeakRSSKiB, s.rssKiB), max(r.FloorRSSKiB, f.rssKiB)
 	}
 	if n := b.e.Count("token-attempts"); n != 0 {
@@ -352,6 +358,7 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 	r.MedianNs, r.P99Ns = quantile(subj, 0.5), quantile(subj, 0.99)
 	r.FloorMedian = quantile(flo, 0.5)
 	r.MedianRatio, r.P99Ratio = round2(quantileF(ratios, 0.5)), round2(quantileF(ratios, 0.99))
+	r.CPURatio = round2(quantileF(cpuRatios, 0.5))
 	return r, nil
 }
 
@@ -495,8 +502,8 @@ func ms(ns int64) string {
 func printTable(w io.Writer, rep Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	fmt.Fprintf(w, "\n%s/%s, %d CPUs, %s\n\n", rep.GoOS, rep.GoArch, rep.CPUs, rep.When.Format(time.RFC3339))
-	fmt.Fprintln(tw, "| case\t| runs\t| median ms\t| p99 ms\t| × floor (median)\t| × floor (p99)\t| peak RSS MiB\t| failures\t| OCI requests\t|")
-	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
+	fmt.Fprintln(tw, "| case\t| runs\t| median ms\t| p99 ms\t| × floor (median)\t| × floor (p99)\t| CPU × floor\t| peak RSS MiB\t| failures\t| OCI requests\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
 	for _, r := range rep.Results {
 		ratio, p99 := "-", "-"
 		if r.MedianRatio > 0 {
@@ -505,11 +512,15 @@ func printTable(w io.Writer, rep Report) {
 		if r.P99Ratio > 0 {
 			p99 = fmt.Sprintf("%.2f", r.P99Ratio)
 		}
+		cpu := "-"
+		if r.CPURatio > 0 {
+			cpu = fmt.Sprintf("%.2f", r.CPURatio)
+		}
 		reqs := requests(r)
 		if r.BoundNs > 0 {
 			reqs += fmt.Sprintf("; bound %s ms, excess %s ms", ms(r.BoundNs), ms(r.MedianNs-r.BoundNs))
 		}
-		fmt.Fprintf(tw, "| %s\t| %d\t| %s\t| %s\t| %s\t| %s\t| %.1f\t| %d\t| %s\t|\n", r.Name, r.Runs, ms(r.MedianNs), ms(r.P99Ns), ratio, p99,
+		fmt.Fprintf(tw, "| %s\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t| %.1f\t| %d\t| %s\t|\n", r.Name, r.Runs, ms(r.MedianNs), ms(r.P99Ns), ratio, p99, cpu,
 			float64(r.PeakRSSKiB)/1024, r.Failures, reqs)
 	}
 	tw.Flush()
