@@ -78,7 +78,8 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 func (p *Provider) tryToken(ctx context.Context, client *http.Client, reg registry.Registry, id *identity, attempt int) (entry *cacheEntry, retry bool, wait time.Duration, err error) {
 	// Set-up is part of the attempt: a federation endpoint that is down or
 	// throttling is worth another try; anything else about the identity is
-	// not. A built key is remembered, so later attempts do not repeat it.
+	// not. A federated session is remembered, so later attempts do not
+	// federate again.
 	kp, err := p.buildKey(ctx, id)
 	if err != nil {
 		return nil, errors.As(err, new(retryable)) && ctx.Err() == nil, 0, withRegistry(err, reg.Host)
