@@ -47,7 +47,6 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 	if !settings.CacheDirExplicit {
 		settings.CacheDir = config.SystemCacheDir
 	}
-	settings.Timeout = kubelet.ClampTimeout(settings.Timeout)
 	cfg, err := config.Load(settings.ConfigPath, settings.ConfigExplicit)
 	if err != nil {
 		return false, rest
@@ -56,6 +55,10 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 	// miss, which run then handles from the start, logs nothing twice.
 	var logs, out bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: settings.LogLevel}))
+	if t := kubelet.ClampTimeout(settings.Timeout); t != settings.Timeout {
+		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
+		settings.Timeout = t
+	}
 	p := &kubelet.Plugin{
 		Source:  cacheOnly{newProvider(settings, cfg, log, getenv, ver)},
 		Timeout: settings.Timeout,
