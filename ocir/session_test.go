@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,50 @@ func TestRefusedSessionIsDroppedSoTheNextCallFederatesAgain(t *testing.T) {
 	mustCredential(t, w.provider(), "iad.ocir.io")
 	if f := w.e.Count("federation"); f != 2 {
 		t.Errorf("federations = %d, want 2 (the refused session was not reused)", f)
+	}
+}
+
+func TestOKEWorkloadSessionIsSharedAcrossRegistriesAndProcesses(t *testing.T) {
+	dir := t.TempDir()
+	const okeHost = "127.0.0.4" // this package's proxymux address (see TestOKEWorkloadIdentityPerRequestToken)
+	e, err := emulator.Start(emulator.Options{Dir: dir, OKEHost: okeHost})
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("start emulator with OKE proxymux: %v", err)
+		}
+		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on %s:12250 here: %v", okeHost, err)
+	}
+	defer e.Close()
+	for _, kv := range e.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	t.Setenv("HOME", dir)
+	t.Setenv("OCI_CLI_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("OCI_METADATA_BASE_URL", "")
+	os.Unsetenv("OCI_METADATA_BASE_URL")
+	t.Setenv("KUBERNETES_SERVICE_HOST", okeHost)
+	t.Setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
+	t.Setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
+	t.Setenv("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", e.OKECAFile())
+	cache := filepath.Join(dir, "cache")
+	newP := func() *Provider { return New(WithCacheDir(cache), WithTimeout(10*time.Second)) }
+	sa := e.NewServiceAccountToken("team-a", "puller", time.Hour)
+	for _, host := range []string{"iad.ocir.io", "fra.ocir.io", "ocir.us-ashburn-1.oci.oraclecloud.com"} {
+		// A new Provider per registry, as the kubelet execs the plugin per image.
+		if _, err := newP().Credential(context.Background(), host, WithServiceAccountToken(sa, nil)); err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+	}
+	if n, tok := e.Count("oke"), e.Count("token"); n != 1 || tok != 3 {
+		t.Errorf("proxymux exchanges = %d, token requests = %d; want 1 and 3", n, tok)
+	}
+	// Another service account is another identity: its own exchange.
+	other := e.NewServiceAccountToken("team-b", "puller", time.Hour)
+	if _, err := newP().Credential(context.Background(), "lhr.ocir.io", WithServiceAccountToken(other, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Count("oke"); n != 2 {
+		t.Errorf("proxymux exchanges = %d, want 2 (a session was shared between service accounts)", n)
 	}
 }
