@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -147,28 +146,7 @@ func TestRefusedSessionIsDroppedSoTheNextCallFederatesAgain(t *testing.T) {
 }
 
 func TestOKEWorkloadSessionIsSharedAcrossRegistriesAndProcesses(t *testing.T) {
-	dir := t.TempDir()
-	const okeHost = "127.0.0.4" // this package's proxymux address (see TestOKEWorkloadIdentityPerRequestToken)
-	e, err := emulator.Start(emulator.Options{Dir: dir, OKEHost: okeHost})
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("start emulator with OKE proxymux: %v", err)
-		}
-		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on %s:12250 here: %v", okeHost, err)
-	}
-	defer e.Close()
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	t.Setenv("HOME", dir)
-	t.Setenv("OCI_CLI_CONFIG_FILE", filepath.Join(dir, "none"))
-	t.Setenv("OCI_METADATA_BASE_URL", "")
-	os.Unsetenv("OCI_METADATA_BASE_URL")
-	t.Setenv("KUBERNETES_SERVICE_HOST", okeHost)
-	t.Setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
-	t.Setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
-	t.Setenv("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", e.OKECAFile())
+	e, dir := startOKEWorld(t)
 	cache := filepath.Join(dir, "cache")
 	newP := func() *Provider { return New(WithCacheDir(cache), WithTimeout(10*time.Second)) }
 	sa := e.NewServiceAccountToken("team-a", "puller", time.Hour)
