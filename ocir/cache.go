@@ -420,8 +420,8 @@ func (p *Provider) list() ([]CacheEntry, error) {
 	return out, nil
 }
 
-// clear removes every cached token (memory and disk) and the remembered
-// metadata probe result. Lock files stay: another process may hold one.
+// clear removes every cached token (memory and disk), the federated
+// sessions and the remembered metadata probe result. Lock files stay: another process may hold one.
 func (p *Provider) clear() error {
 	return p.removeEntries(func(*cacheEntry) bool { return true }, true)
 }
@@ -443,6 +443,7 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 	}
 	if all {
 		p.state.memos = map[string]memo{}
+		p.state.sessions = map[string]*session{}
 	}
 	p.state.mu.Unlock()
 	if p.cacheDir == "" {
@@ -463,6 +464,10 @@ func (p *Provider) removeEntries(match func(*cacheEntry) bool, all bool) error {
 		if all && isMemoFile(filepath.Base(path)) {
 			var m memo
 			if json.Unmarshal(raw, &m) != nil || m.Key == "" {
+				continue
+			}
+		} else if all && isSessionFile(filepath.Base(path)) {
+			if _, err := decodeSession(raw); err != nil {
 				continue
 			}
 		} else {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -51,6 +50,10 @@ type identity struct {
 	hint401 string
 	// build returns the signer's key provider. It may use the network.
 	build func(ctx context.Context) (common.KeyProvider, error)
+	// shareSession: build federates, and its session (token + key) serves
+	// every registry and process of this identity until it is due for
+	// renewal (see session.go).
+	shareSession bool
 }
 
 func (p *Provider) home() string {
@@ -566,6 +569,9 @@ func (p *Provider) okeIdentity(saToken, source string) (*identity, error) {
 		cacheKey: "oke_workload_identity|" + p.getenv("KUBERNETES_SERVICE_HOST") + "|" + sub + "|" + uid,
 		region:   p.getenv("OCI_RESOURCE_PRINCIPAL_REGION"),
 		hint401:  "check the IAM policy for the workload (request.principal.type = 'workload') and that the cluster is an enhanced cluster",
+		// A pod's many images, or a node's many pods of one service
+		// account, need one exchange at the proxymux.
+		shareSession: true,
 		build: func(context.Context) (common.KeyProvider, error) {
 			cp, err := auth.OkeWorkloadIdentityConfigurationProviderWithServiceAccountTokenProvider(auth.NewSuppliedServiceAccountTokenProvider(saToken))
 			if err != nil {
@@ -575,11 +581,6 @@ func (p *Provider) okeIdentity(saToken, source string) (*identity, error) {
 		},
 	}, nil
 }
-
-// ipConstruct serializes instance-principal construction: the SDK stores
-// the metadata URLs in package variables while it builds a provider, which
-// is a data race when two providers are built at once.
-var ipConstruct sync.Mutex
 
 func (p *Provider) metadataBaseURL() string {
 	if v := p.getenv("OCI_METADATA_BASE_URL"); v != "" {
@@ -591,21 +592,13 @@ func (p *Provider) metadataBaseURL() string {
 func (p *Provider) instancePrincipalIdentity(explicit bool) *identity {
 	base := p.metadataBaseURL()
 	return &identity{
-		auth:     AuthInstancePrincipal,
-		describe: "instance principal",
-		cacheKey: "instance_principal|" + base,
-		hint401:  "the instance's dynamic group may be missing or the instance certificate was rotated; check the dynamic-group matching rule",
+		auth:         AuthInstancePrincipal,
+		describe:     "instance principal",
+		cacheKey:     "instance_principal|" + base,
+		hint401:      "the instance's dynamic group may be missing or the instance certificate was rotated; check the dynamic-group matching rule",
+		shareSession: true,
 		build: func(ctx context.Context) (common.KeyProvider, error) {
-			if _, err := p.probeMetadata(ctx, !explicit); err != nil {
-				return nil, err
-			}
-			ipConstruct.Lock()
-			defer ipConstruct.Unlock()
-			cp, err := auth.InstancePrincipalConfigurationProviderWithCustomClient(p.federationClient)
-			if err != nil {
-				return nil, &Error{Kind: classifySDKError(err), Err: fmt.Errorf("instance principal: %w", err)}
-			}
-			return cp, nil
+			return p.federateInstance(ctx, !explicit)
 		},
 	}
 }

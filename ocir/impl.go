@@ -19,10 +19,11 @@ import (
 
 // state is the mutable part of a Provider, created by New.
 type state struct {
-	mu      sync.Mutex
-	entries map[string]*cacheEntry        // memory cache by entry file name
-	memos   map[string]memo               // remembered negative answers by file name
-	keys    map[string]common.KeyProvider // built token-based principals by identity key
+	mu       sync.Mutex
+	entries  map[string]*cacheEntry        // memory cache by entry file name
+	memos    map[string]memo               // remembered negative answers by file name
+	keys     map[string]common.KeyProvider // built token-based principals by identity key
+	sessions map[string]*session           // federated sessions by identity key
 
 	clientOnce sync.Once
 	client     *http.Client
@@ -42,6 +43,7 @@ func newState() *state {
 	return &state{
 		entries:      map[string]*cacheEntry{},
 		keys:         map[string]common.KeyProvider{},
+		sessions:     map[string]*session{},
 		memos:        map[string]memo{},
 		probeTimeout: metadataProbeTimeout,
 		dmiPath:      chassisAssetTagPath,
@@ -160,6 +162,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 			return toCredential(e), nil
 		}
 	}
+	if req.cacheOnly {
+		return Credential{}, ErrCacheMiss
+	}
 	if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok && !req.forceRefresh {
 		return p.staleOr(id, reg, failureError(m, reg.Host))
 	}
@@ -185,6 +190,9 @@ func (p *Provider) credential(ctx context.Context, serverURL string, opts ...Req
 	e, err := p.fetchToken(ctx, reg, id)
 	if err != nil {
 		p.rememberFailure(ctx, id.cacheKey, reg.Host, err, time.Since(started))
+		if errors.Is(err, ErrAuth) && id.shareSession {
+			p.dropSession(id.cacheKey)
+		}
 		return p.staleOr(id, reg, err)
 	}
 	p.forgetFailure(id.cacheKey, reg.Host)

@@ -50,23 +50,16 @@ func noMetadataService(err error) bool {
 }
 
 // probeMetadata checks that the instance metadata service answers, with
-// no proxy and a one-second deadline. Only "no metadata service here" on a
-// machine whose firmware does not say OCI is remembered (five minutes, in
-// memory and in the cache directory), and the memory is consulted only by
-// automatic discovery: throttling or a server error is a blip, and an
-// explicit instance_principal always asks again.
+// no proxy and a one-second deadline, and returns its region. Only "no
+// metadata service here" on a machine whose firmware does not say OCI is
+// remembered (five minutes, in memory and in the cache directory), and the
+// memory is consulted only by automatic discovery: throttling or a server
+// error is a blip, and an explicit instance_principal always asks again.
 func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error) {
 	base := p.metadataBaseURL()
-	fail := func(err error) (string, error) {
-		kind, hint := ErrTransient, "instance principal was requested explicitly; check that this runs on an OCI instance and that OCI_METADATA_BASE_URL (if set) is right"
-		if auto {
-			kind, hint = ErrNoIdentity, "configure an OCI CLI profile or set OCI_CLI_AUTH; the instance metadata service did not answer"
-		}
-		return "", &Error{Kind: kind, Err: fmt.Errorf("instance metadata service %s unreachable: %w", base, err), Hint: hint}
-	}
 	if auto {
 		if m, ok := p.recall(metadataMemoFile, base, time.Minute); ok {
-			return fail(fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
+			return "", probeFailure(base, auto, fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
 		}
 	}
 	region, err := p.fetchMetadataRegion(ctx, base)
@@ -76,37 +69,67 @@ func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error)
 		if ctx.Err() == nil && noMetadataService(err) && !p.oracleHardware() {
 			p.memorize(metadataMemoFile, base, metadataNegativeTTL, err)
 		}
-		return fail(err)
+		return "", probeFailure(base, auto, err)
 	}
 	p.forget(metadataMemoFile)
 	return region, nil
 }
 
+// probeFailure is the error of an unreachable metadata service: no
+// identity at all when the instance was only a guess (auto), transient
+// when the instance principal was asked for.
+func probeFailure(base string, auto bool, err error) error {
+	kind, hint := ErrTransient, "instance principal was requested explicitly; check that this runs on an OCI instance and that OCI_METADATA_BASE_URL (if set) is right"
+	if auto {
+		kind, hint = ErrNoIdentity, "configure an OCI CLI profile or set OCI_CLI_AUTH; the instance metadata service did not answer"
+	}
+	return &Error{Kind: kind, Err: fmt.Errorf("instance metadata service %s unreachable: %w", base, err), Hint: hint}
+}
+
+// fetchMetadataRegion is GET /instance/region within the probe timeout.
 func (p *Provider) fetchMetadataRegion(parent context.Context, base string) (string, error) {
+	client := p.metadataClient(p.state.probeTimeout)
+	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(parent, p.state.probeTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/instance/region", nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer Oracle")
-	tr := &http.Transport{
-		Proxy:       nil, // IMDSv2 rejects forwarded requests
-		DialContext: (&net.Dialer{Timeout: p.state.probeTimeout}).DialContext,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, CheckRedirect: noRedirects}
-	resp, err := client.Do(req)
+	body, err := metadataGet(ctx, client, base, "/instance/region")
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
 			return "", fmt.Errorf("%w within %s", errNoAnswer, p.state.probeTimeout)
 		}
 		return "", err
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET /instance/region: HTTP %d", resp.StatusCode)
-	}
 	return strings.TrimSpace(string(body)), nil
+}
+
+// metadataClient talks to the metadata service: never through a proxy
+// (IMDSv2 rejects forwarded requests), connecting within dial.
+func (p *Provider) metadataClient(dial time.Duration) *http.Client {
+	tr := &http.Transport{
+		Proxy:       nil,
+		DialContext: (&net.Dialer{Timeout: dial}).DialContext,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: noRedirects}
+}
+
+// metadataGet reads one metadata document (IMDSv2 header, bounded body).
+func metadataGet(ctx context.Context, client *http.Client, base, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer Oracle")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBody))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return body, nil
 }

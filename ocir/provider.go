@@ -9,6 +9,7 @@ package ocir
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -85,6 +86,7 @@ type request struct {
 	saToken      string
 	saAnnotation map[string]string
 	forceRefresh bool
+	cacheOnly    bool
 }
 
 // WithServiceAccountToken makes the call use OKE workload identity with this
@@ -96,6 +98,16 @@ func WithServiceAccountToken(jwt string, annotations map[string]string) RequestO
 
 // WithForceRefresh ignores a cached token and fetches a new one.
 func WithForceRefresh() RequestOption { return func(r *request) { r.forceRefresh = true } }
+
+// WithCacheOnly answers from a fresh cached token or fails with
+// ErrCacheMiss, without resolving anything over the network and without
+// taking locks: a front end's warm path tries it before doing any other
+// work. The cache key is the same as for every other call.
+func WithCacheOnly() RequestOption { return func(r *request) { r.cacheOnly = true } }
+
+// ErrCacheMiss is returned by a WithCacheOnly call when no fresh token is
+// cached. It is no failure of the identity; the caller goes on the normal way.
+var ErrCacheMiss = errors.New("no fresh token cached")
 
 // Provider obtains OCIR credentials. It is safe for concurrent use.
 type Provider struct {

@@ -637,7 +637,11 @@ func TestMirrorUsesConfiguredTokenURL(t *testing.T) {
 	}
 }
 
-func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
+// startOKEWorld starts an emulator with the OKE proxymux and points the
+// process at it as a pod with workload identity; it returns the emulator
+// and a private directory.
+func startOKEWorld(t *testing.T) (*emulator.Emulator, string) {
+	t.Helper()
 	dir := t.TempDir()
 	// The proxymux port is fixed (12250), so each test package that runs
 	// one uses its own loopback address: go test runs packages in
@@ -650,7 +654,7 @@ func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 		}
 		t.Skipf("SKIPPED LOUDLY: cannot serve the OKE proxymux on %s:12250 here: %v", okeHost, err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
 	for _, kv := range e.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
@@ -663,7 +667,11 @@ func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 	t.Setenv("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
 	t.Setenv("OCI_RESOURCE_PRINCIPAL_REGION", "us-ashburn-1")
 	t.Setenv("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", e.OKECAFile())
+	return e, dir
+}
 
+func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
+	e, dir := startOKEWorld(t)
 	p := New(WithCacheDir(filepath.Join(dir, "cache")), WithTimeout(10*time.Second))
 	alice := e.NewServiceAccountToken("team-a", "puller", time.Hour)
 	bob := e.NewServiceAccountToken("team-b", "puller", time.Hour)

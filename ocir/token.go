@@ -41,18 +41,13 @@ type ociError struct {
 // fetchToken obtains a fresh token: one signed GET per attempt, retried
 // only on throttling, server errors and network failures, all within ctx.
 func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *identity) (*cacheEntry, error) {
-	kp, err := p.buildKey(ctx, id)
-	if err != nil {
-		return nil, withRegistry(err, reg.Host)
-	}
 	client, err := p.httpClient()
 	if err != nil {
 		return nil, withRegistry(err, reg.Host)
 	}
-	signer := common.DefaultRequestSigner(kp)
 	var lastErr error
 	for attempt := 0; ; attempt++ {
-		entry, retry, wait, err := p.tryToken(ctx, client, signer, reg, id, attempt)
+		entry, retry, wait, err := p.tryToken(ctx, client, reg, id, attempt)
 		if err == nil {
 			return entry, nil
 		}
@@ -80,7 +75,16 @@ func (p *Provider) fetchToken(ctx context.Context, reg registry.Registry, id *id
 
 // tryToken makes one signed attempt. retry says whether another attempt
 // may help; wait is the server's Retry-After, 0 when it sent none.
-func (p *Provider) tryToken(ctx context.Context, client *http.Client, signer common.HTTPRequestSigner, reg registry.Registry, id *identity, attempt int) (entry *cacheEntry, retry bool, wait time.Duration, err error) {
+func (p *Provider) tryToken(ctx context.Context, client *http.Client, reg registry.Registry, id *identity, attempt int) (entry *cacheEntry, retry bool, wait time.Duration, err error) {
+	// Set-up is part of the attempt: a federation endpoint that is down or
+	// throttling is worth another try; anything else about the identity is
+	// not. A federated session is remembered, so later attempts do not
+	// federate again.
+	kp, err := p.buildKey(ctx, id)
+	if err != nil {
+		return nil, errors.As(err, new(retryable)) && ctx.Err() == nil, 0, withRegistry(err, reg.Host)
+	}
+	signer := common.DefaultRequestSigner(kp)
 	issued := p.now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.TokenURL(), nil)
 	if err != nil {
@@ -171,17 +175,33 @@ func withRegistry(err error, host string) error {
 	return &Error{Kind: ErrTransient, Registry: host, Err: err}
 }
 
-// buildKey runs the identity's (possibly networked, context-unaware SDK)
-// construction so that the overall deadline still holds.
+// buildKey returns the signer's key provider of id: a shared session for
+// federated identities, otherwise the identity's own construction.
 func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvider, error) {
-	// Token-based principals are reused within the process: their security
-	// token (one federation) serves every registry.
+	if id.shareSession {
+		return p.sharedSession(ctx, id)
+	}
+	// Other token-based principals (a resource principal's session comes
+	// from the environment) are reused within the process.
 	p.state.mu.Lock()
 	kp, ok := p.state.keys[id.cacheKey]
 	p.state.mu.Unlock()
 	if ok {
 		return kp, nil
 	}
+	kp, err := p.buildUnderDeadline(ctx, id, nil)
+	if err == nil && id.auth != AuthAPIKey && id.auth != AuthSecurityToken {
+		p.state.mu.Lock()
+		p.state.keys[id.cacheKey] = kp
+		p.state.mu.Unlock()
+	}
+	return kp, err
+}
+
+// buildUnderDeadline runs the identity's (possibly networked, context-
+// unaware SDK) construction, then post if set, so that the overall deadline
+// still holds.
+func (p *Provider) buildUnderDeadline(ctx context.Context, id *identity, post func(common.KeyProvider) (common.KeyProvider, error)) (common.KeyProvider, error) {
 	type result struct {
 		kp  common.KeyProvider
 		err error
@@ -189,15 +209,13 @@ func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvid
 	ch := make(chan result, 1)
 	go func() {
 		kp, err := id.build(ctx)
+		if err == nil && post != nil {
+			kp, err = post(kp)
+		}
 		ch <- result{kp, err}
 	}()
 	select {
 	case r := <-ch:
-		if r.err == nil && id.auth != AuthAPIKey && id.auth != AuthSecurityToken {
-			p.state.mu.Lock()
-			p.state.keys[id.cacheKey] = r.kp
-			p.state.mu.Unlock()
-		}
 		return r.kp, r.err
 	case <-ctx.Done():
 		return nil, deadlineError(ctx, "", p.timeout, fmt.Errorf("%s: still setting up the identity", id.describe))

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/oracle/oci-go-sdk/v65/common"
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
@@ -113,15 +112,4 @@ func appendPEMFile(pool *x509.CertPool, path string) error {
 		return fmt.Errorf("%s holds no PEM certificates", path)
 	}
 	return nil
-}
-
-// federationClient is handed to the SDK's instance-principal constructor so
-// its metadata and federation calls get our proxy rules, trust roots and,
-// above all, timeouts (the SDK's own client has none).
-func (p *Provider) federationClient(common.HTTPRequestDispatcher) (common.HTTPRequestDispatcher, error) {
-	tr, err := p.newTransport()
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second, CheckRedirect: noRedirects}, nil
 }

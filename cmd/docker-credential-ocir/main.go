@@ -20,8 +20,16 @@ import (
 )
 
 func main() {
+	ver := version.Resolve(version.Version)
+	// A cached token is answered before the CLI and the signal handler
+	// exist: that is most calls, and most of their cost would be set-up.
+	done, stdin := helper.ServeCached(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv, ver, version.Commit)
+	if done {
+		os.Exit(helper.ExitOK)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := helper.OSEnv(ctx, version.Resolve(version.Version), version.Commit)
+	env := helper.OSEnv(ctx, ver, version.Commit)
+	env.Stdin = stdin
 	code := helper.Main(env)
 	stop()
 	os.Exit(code)

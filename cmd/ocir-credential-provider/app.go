@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -194,12 +195,7 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
 		settings.Timeout = t
 	}
-	// As ocir.NewFromEnv builds it, from the settings adjusted above.
-	provider, err := ocir.NewFromSettings(settings,
-		ocir.WithLogger(log),
-		ocir.WithGetenv(e.getenv),
-		ocir.WithUserAgent("ocir-credential-provider/"+ver),
-	)
+	provider, err := newProvider(settings, nil, log, e.getenv, ver)
 	if err != nil {
 		return err
 	}
@@ -211,6 +207,21 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		Stderr:     e.stderr,
 	}
 	return p.Run(ctx, e.stdin, e.stdout)
+}
+
+// newProvider is the plugin's token provider, the same for the warm path
+// (serveCached) and the full one, so both find the same cache entries.
+func newProvider(settings config.Settings, cfg *config.File, log *slog.Logger, getenv func(string) string, ver string) (*ocir.Provider, error) {
+	opts := []ocir.Option{
+		ocir.WithLogger(log),
+		ocir.WithGetenv(getenv),
+		ocir.WithUserAgent("ocir-credential-provider/" + ver),
+	}
+	if cfg != nil {
+		opts = append(opts, ocir.WithConfig(cfg))
+	}
+	// As ocir.NewFromEnv builds it: one source of truth for the settings.
+	return ocir.NewFromSettings(settings, opts...)
 }
 
 func configCommand(e env) *cli.Command {
