@@ -154,7 +154,7 @@ func deadlineError(ctx context.Context, host string, timeout time.Duration, last
 	case errors.Is(cause, errOwnDeadline):
 		err = fmt.Errorf("no token within %s (OCIR_TIMEOUT): %w", timeout, context.DeadlineExceeded)
 	case errors.Is(ctx.Err(), context.Canceled):
-		err = fmt.Errorf("%w before a token was obtained (%v)", ErrInterrupted, cause)
+		err = fmt.Errorf("%w before a token was obtained (%w)", ErrInterrupted, canceledBy{cause})
 	default:
 		err = fmt.Errorf("the caller's deadline passed before a token was obtained: %w", ctx.Err())
 	}
@@ -163,6 +163,14 @@ func deadlineError(ctx context.Context, host string, timeout time.Duration, last
 	}
 	return &Error{Kind: ErrTransient, Registry: host, Err: err}
 }
+
+// canceledBy reads as the cause of a cancellation (a signal's name, say)
+// and still matches context.Canceled, so callers that branch on the context
+// error keep working.
+type canceledBy struct{ cause error }
+
+func (c canceledBy) Error() string   { return c.cause.Error() }
+func (c canceledBy) Unwrap() []error { return []error{c.cause, context.Canceled} }
 
 func withRegistry(err error, host string) error {
 	var e *Error
