@@ -19,7 +19,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS_BIN    ?= $(CURDIR)/.tmp/tools/bin
 export PATH  := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
-.PHONY: all build test lint fuzz demo release image bench clean tools
+.PHONY: all build test lint fuzz demo release release-test-artifacts image bench clean tools
 
 all: build
 
@@ -28,8 +28,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 ## test: lint, then every test; the README's one test command.
-test: lint build
-	$(GO) test -race -count=1 -timeout 20m ./...
+test: lint build release-test-artifacts
+	OCIR_DIST_DIR=$(RELEASE_TEST_DIR) OCIR_DIST_VERSION=$(RELEASE_TEST_VERSION) $(GO) test -race -count=1 -timeout 20m ./...
 	OCIR_PROVIDER_BIN=$(CURDIR)/bin/ocir-credential-provider ./test/kubelet/run.sh
 
 lint:
@@ -40,6 +40,7 @@ lint:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	cd test/kubelet && $(GO) vet -mod=mod ./...
+	cd tools/release && $(GO) vet ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora also run in `make test`).
 fuzz:
@@ -71,17 +72,25 @@ bench:
 tools:
 	./test/e2e/install-clients.sh $(TOOLS_BIN)
 
-## release: static binaries for every platform plus SHA256SUMS in dist/.
+## release: every release artifact in dist/, reproducibly (tools/release):
+## archives for every platform (.zip for Windows), .deb/.rpm/.apk for linux,
+## a CycloneDX SBOM per archive and package, the Homebrew formula, the
+## installer image (OCI layout tar), the Helm chart, SHA256SUMS. Times come
+## from SOURCE_DATE_EPOCH (default: the last commit's).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 946684800)
+export SOURCE_DATE_EPOCH
 release:
-	@rm -rf dist && mkdir -p dist
-	@for p in $(PLATFORMS); do \
-	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
-	  for b in docker-credential-ocir ocir-credential-provider; do \
-	    echo "dist/$$b-$$os-$$arch$$ext"; \
-	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/$$b-$$os-$$arch$$ext ./cmd/$$b; \
-	  done; \
-	done
-	cd dist && sha256sum * > SHA256SUMS
+	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(CURDIR)/dist --version $(VERSION) --commit $(COMMIT) \
+	  --platforms $(subst $(eval) ,$(comma),$(PLATFORMS))
+
+# The linux/amd64 subset of `make release` that `make test` checks
+# (test/release), with a fixed version so the checks know what to expect.
+RELEASE_TEST_DIR     := $(CURDIR)/.tmp/dist-test
+RELEASE_TEST_VERSION := v0.0.0
+comma := ,
+release-test-artifacts:
+	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(RELEASE_TEST_DIR) --version $(RELEASE_TEST_VERSION) --commit $(COMMIT) \
+	  --platforms linux/amd64 --formats archive,deb,rpm,apk,sbom,brew
 
 ## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
 ## IMAGE=registry/repo:tag also pushes it), built without a container engine.
