@@ -90,7 +90,7 @@ RELEASE_TEST_VERSION := v0.0.0
 comma := ,
 release-test-artifacts:
 	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(RELEASE_TEST_DIR) --version $(RELEASE_TEST_VERSION) --commit $(COMMIT) \
-	  --platforms linux/amd64 --formats archive,deb,rpm,apk,sbom,brew
+	  --platforms linux/amd64 --formats binary,archive,deb,rpm,apk,sbom,brew
 
 ## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
 ## IMAGE=registry/repo:tag also pushes it), built without a container engine.

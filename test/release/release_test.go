@@ -135,6 +135,12 @@ func TestChecksumsCoverAndVerifyEveryArtifact(t *testing.T) {
 			t.Errorf("sha256sum --check: %v\n%s", err, out)
 		}
 	}
+	// The bare binaries the OKE cloud-init script downloads.
+	for _, b := range []string{"docker-credential-ocir", "ocir-credential-provider"} {
+		if _, ok := sums[b+"-"+runtime.GOOS+"-"+runtime.GOARCH]; !ok {
+			t.Errorf("SHA256SUMS does not list the bare %s binary", b)
+		}
+	}
 	// Every kind of artifact is there, with its SBOM.
 	for _, suffix := range []string{".tar.gz", ".deb", ".rpm", ".apk"} {
 		name := filepath.Base(artifact(t, suffix))

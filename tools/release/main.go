@@ -5,6 +5,9 @@
 //	go run . --repo ../.. --out ../../dist --version v1.2.3 --commit abc1234
 //
 // It writes, for each platform asked for:
+//   - both binaries as they are (docker-credential-ocir-OS-ARCH[.exe],
+//     ocir-credential-provider-OS-ARCH[.exe]: what the OKE cloud-init
+//     script downloads);
 //   - an archive (.tar.gz; .zip for Windows) with both binaries, LICENSE and
 //     README.md, and its CycloneDX SBOM (.cdx.json);
 //   - for linux, .deb, .rpm and .apk packages (nfpm, as a library) and their
@@ -73,7 +76,7 @@ type platform struct{ os, arch string }
 func (p platform) String() string { return p.os + "/" + p.arch }
 
 // allFormats are the artifact kinds, in build order.
-var allFormats = []string{"archive", "deb", "rpm", "apk", "sbom", "brew", "image", "chart"}
+var allFormats = []string{"binary", "archive", "deb", "rpm", "apk", "sbom", "brew", "image", "chart"}
 
 func main() {
 	if err := run(context.Background(), os.Args[1:]); err != nil {
@@ -154,6 +157,11 @@ func (c *config) build(ctx context.Context) error {
 		return err
 	}
 	for _, p := range c.platforms {
+		if c.formats["binary"] {
+			if err := c.bareBinaries(p); err != nil {
+				return err
+			}
+		}
 		if c.formats["archive"] {
 			if err := c.archive(ctx, p); err != nil {
 				return err
@@ -217,6 +225,21 @@ func (c *config) buildHostPlugin(ctx context.Context) error {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=", "GOARCH=")
 	if err := runCmd(cmd); err != nil {
 		return fmt.Errorf("build %s for this machine: %w", pluginBin, err)
+	}
+	return nil
+}
+
+// bareBinaries copies one platform's binaries into the output directory.
+func (c *config) bareBinaries(p platform) error {
+	for _, b := range binaries {
+		data, err := os.ReadFile(c.builtBinaries[p][b])
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("%s-%s-%s%s", b, p.os, p.arch, exeSuffix(p))
+		if err := os.WriteFile(filepath.Join(c.out, name), data, 0o755); err != nil {
+			return err
+		}
 	}
 	return nil
 }
