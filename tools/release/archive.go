@@ -38,12 +38,13 @@ func (c *config) archive(ctx context.Context, p platform) error {
 		entry{base + "/LICENSE", filepath.Join(c.repo, "LICENSE"), 0o644},
 		entry{base + "/README.md", filepath.Join(c.repo, "README.md"), 0o644})
 	name := base + ".tar.gz"
+	if p.os == "windows" {
+		name = base + ".zip"
+	}
 	path := filepath.Join(c.out, name)
 	fmt.Fprintf(os.Stderr, "release: %s\n", name)
 	var err error
 	if p.os == "windows" {
-		name = base + ".zip"
-		path = filepath.Join(c.out, name)
 		err = writeZip(path, entries, c.epoch)
 	} else {
 		err = writeTar(path, entries, c.epoch, true)
