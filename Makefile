@@ -29,7 +29,8 @@ build:
 
 ## test: lint, then every test; the README's one test command.
 test: lint build release-test-artifacts
-	OCIR_DIST_DIR=$(RELEASE_TEST_DIR) OCIR_DIST_VERSION=$(RELEASE_TEST_VERSION) $(GO) test -race -count=1 -timeout 20m ./...
+	OCIR_DIST_DIR=$(RELEASE_TEST_DIR) OCIR_DIST_VERSION=$(RELEASE_TEST_VERSION) OCIR_HELM=$(TOOLS_BIN)/helm \
+	  $(GO) test -race -count=1 -timeout 20m ./...
 	OCIR_PROVIDER_BIN=$(CURDIR)/bin/ocir-credential-provider ./test/kubelet/run.sh
 
 lint:
@@ -84,13 +85,15 @@ release:
 	  --platforms $(subst $(eval) ,$(comma),$(PLATFORMS))
 
 # The linux/amd64 subset of `make release` that `make test` checks
-# (test/release), with a fixed version so the checks know what to expect.
+# (test/release), with a fixed version so the checks know what to expect,
+# and the pinned helm v4 the chart tests (deploy/helm_test.go) run.
 RELEASE_TEST_DIR     := $(CURDIR)/.tmp/dist-test
 RELEASE_TEST_VERSION := v0.0.0
 comma := ,
 release-test-artifacts:
 	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(RELEASE_TEST_DIR) --version $(RELEASE_TEST_VERSION) --commit $(COMMIT) \
 	  --platforms linux/amd64 --formats binary,archive,deb,rpm,apk,sbom,brew
+	cd tools/release && $(GO) build -o $(TOOLS_BIN)/helm helm.sh/helm/v4/cmd/helm
 
 ## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
 ## IMAGE=registry/repo:tag also pushes it), built without a container engine.

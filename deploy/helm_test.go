@@ -24,11 +24,15 @@ var (
 	helmErr  error
 )
 
-// helm runs the helm pinned in tools/release/go.mod (helm v4, built once
-// per test run from the module cache) with a private home.
+// helm runs the helm pinned in tools/release/go.mod (helm v4) with a
+// private home: $OCIR_HELM when `make test` built it already, else built
+// once per test run from the module cache.
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
 	helmOnce.Do(func() {
+		if helmBin = os.Getenv("OCIR_HELM"); helmBin != "" {
+			return
+		}
 		dir, err := os.MkdirTemp("", "ocir-helm-")
 		if err != nil {
 			helmErr = err
