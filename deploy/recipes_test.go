@@ -272,7 +272,7 @@ func TestNodeRecipesPassValidateConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		root := t.TempDir()
-		const talosBinDir, config = "/usr/local/lib/kubelet/credentialproviders", "/etc/kubernetes/credential-provider-config.yaml"
+		const talosBinDir, config = "/usr/local/lib/kubelet/credentialproviders", "/etc/kubernetes/kubelet-credentialproviderconfig.yaml"
 		placeBinary(t, root, talosBinDir)
 		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(config)), 0o755); err != nil {
 			t.Fatal(err)
