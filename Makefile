@@ -22,7 +22,7 @@ STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TOOLS_BIN    ?= $(CURDIR)/.tmp/tools/bin
 export PATH  := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
-.PHONY: all build test lint fuzz soak demo release image bench clean tools
+.PHONY: all build test lint fuzz soak demo release release-test-artifacts image bench clean tools
 
 all: build
 
@@ -34,8 +34,9 @@ build:
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/ocir-node-installer ./deploy/installer
 
 ## test: lint, then every test; the README's one test command.
-test: lint build
-	$(GO) test -race -count=1 -timeout 20m -tags '$(TAGS)' ./...
+test: lint build release-test-artifacts
+	OCIR_DIST_DIR=$(RELEASE_TEST_DIR) OCIR_DIST_VERSION=$(RELEASE_TEST_VERSION) OCIR_HELM=$(TOOLS_BIN)/helm \
+	  $(GO) test -race -count=1 -timeout 20m -tags '$(TAGS)' ./...
 	OCIR_PROVIDER_BIN=$(CURDIR)/bin/ocir-credential-provider ./test/kubelet/run.sh
 
 lint:
@@ -46,6 +47,7 @@ lint:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	cd test/kubelet && $(GO) vet -mod=mod ./...
+	cd tools/release && $(GO) vet ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (seed corpora also run in `make test`).
 fuzz:
@@ -93,17 +95,27 @@ bench: build
 tools:
 	./test/e2e/install-clients.sh $(TOOLS_BIN)
 
-## release: static binaries for every platform plus SHA256SUMS in dist/.
+## release: every release artifact in dist/, reproducibly (tools/release):
+## archives for every platform (.zip for Windows), .deb/.rpm/.apk for linux,
+## a CycloneDX SBOM per archive and package, the Homebrew formula, the
+## installer image (OCI layout tar), the Helm chart, SHA256SUMS. Times come
+## from SOURCE_DATE_EPOCH (default: the last commit's).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 946684800)
+export SOURCE_DATE_EPOCH
 release:
-	@rm -rf dist && mkdir -p dist
-	@for p in $(PLATFORMS); do \
-	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
-	  for b in docker-credential-ocir ocir-credential-provider; do \
-	    echo "dist/$$b-$$os-$$arch$$ext"; \
-	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o dist/$$b-$$os-$$arch$$ext ./cmd/$$b; \
-	  done; \
-	done
-	cd dist && sha256sum * > SHA256SUMS
+	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(CURDIR)/dist --version $(VERSION) --commit $(COMMIT) --tags '$(TAGS)' \
+	  --platforms $(subst $(eval) ,$(comma),$(PLATFORMS))
+
+# The linux/amd64 subset of `make release` that `make test` checks
+# (test/release), with a fixed version so the checks know what to expect,
+# and the pinned helm v4 the chart tests (deploy/helm_test.go) run.
+RELEASE_TEST_DIR     := $(CURDIR)/.tmp/dist-test
+RELEASE_TEST_VERSION := v0.0.0
+comma := ,
+release-test-artifacts:
+	cd tools/release && $(GO) run . --repo $(CURDIR) --out $(RELEASE_TEST_DIR) --version $(RELEASE_TEST_VERSION) --commit $(COMMIT) --tags '$(TAGS)' \
+	  --platforms linux/amd64 --formats binary,archive,deb,rpm,apk,sbom,brew
+	cd tools/release && $(GO) build -o $(TOOLS_BIN)/helm helm.sh/helm/v4/cmd/helm
 
 ## image: the node-installer image (multi-arch OCI layout in bin/installer-image;
 ## IMAGE=registry/repo:tag also pushes it), built without a container engine.

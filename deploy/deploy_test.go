@@ -52,8 +52,18 @@ func decodeManifests(t *testing.T, path string) []any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decodeManifestBytes(t, path, raw)
+}
+
+// decodeManifestBytes is decodeManifests for YAML in memory (path names it
+// in errors); empty documents are skipped.
+func decodeManifestBytes(t *testing.T, path string, raw []byte) []any {
+	t.Helper()
 	var out []any
-	for i, doc := range strings.Split(string(raw), "\n---\n") {
+	for i, doc := range strings.Split("\n"+string(raw), "\n---") {
+		if strings.TrimSpace(stripComments(doc)) == "" {
+			continue
+		}
 		var meta struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
@@ -234,6 +244,17 @@ func TestKubeadmDropInUsesTheInstallerDefaults(t *testing.T) {
 			t.Errorf("install.sh does not default to %q", w)
 		}
 	}
+}
+
+// stripComments drops YAML comment lines.
+func stripComments(doc string) string {
+	var keep []string
+	for _, line := range strings.Split(doc, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			keep = append(keep, line)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
 
 // --- shellcheck -----------------------------------------------------------

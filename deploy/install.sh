@@ -11,6 +11,12 @@
 #                          anything else still hands the kubelet the config or
 #                          the bin dir, since the kubelet exits without them
 #
+# k3s and RKE2 nodes (no systemd kubelet unit; a k3s, k3s-agent, rke2-server
+# or rke2-agent unit instead) are detected: there the binary and config go
+# to /var/lib/rancher/credentialprovider/bin and .../config.yaml, which
+# k3s and RKE2 (1.26+) hand to their kubelet by themselves, and the unit is
+# restarted only when the config changed. No flags are edited.
+#
 # Run as root on the node, or by the DaemonSet installer (which runs it in the
 # host's mount namespace). Running it twice changes nothing the second time and
 # does not restart the kubelet. An install that had to be rolled back is not
@@ -25,7 +31,7 @@
 #   FLAGS_FILE     environment file whose KUBELET_EXTRA_ARGS the kubelet unit
 #                  expands                              [found with `systemctl cat kubelet`]
 #   FLAGS_VAR      the variable                         [KUBELET_EXTRA_ARGS]
-#   KUBELET_UNIT   [kubelet]
+#   KUBELET_UNIT   [kubelet; on k3s/RKE2 the k3s(-agent) or rke2-(server|agent) unit]
 #   KUBELET_BIN    the kubelet binary, asked for its --version [the unit's ExecStart]
 #   KUBELET_VERSION  the kubelet's version (1.33, v1.33.4) instead of asking it
 #   VERIFY_TIMEOUT seconds to wait for the restarted kubelet  [90]
@@ -44,6 +50,9 @@ mode=${1:-}
 root=${HOST_ROOT:-}
 root=${root%/}
 PAYLOAD_DIR=${PAYLOAD_DIR:-$(cd "$(dirname "$0")" && pwd)}
+user_bin_dir=${BIN_DIR:-}
+user_config_file=${CONFIG_FILE:-}
+user_unit=${KUBELET_UNIT:-}
 BIN_DIR=${BIN_DIR:-/usr/local/lib/ocir-credential-provider}
 CONFIG_FILE=${CONFIG_FILE:-/etc/kubernetes/ocir-credential-provider.yaml}
 FLAGS_FILE=${FLAGS_FILE:-}
@@ -68,6 +77,11 @@ state_dir=$top_dir/state
 failed_memo=$top_dir/failed-install
 flag_config="--image-credential-provider-config=$CONFIG_FILE"
 flag_bin="--image-credential-provider-bin-dir=$BIN_DIR"
+# Where k3s and RKE2 look for a credential provider (since their 1.26 lines).
+rancher_bin_dir=/var/lib/rancher/credentialprovider/bin
+rancher_config=/var/lib/rancher/credentialprovider/config.yaml
+# rancher is the distribution (k3s or rke2) when the node runs one.
+rancher=''
 
 log() { printf '%s: %s\n' "$prog" "$*"; }
 die() {
@@ -482,7 +496,7 @@ kubelet_minor() {
 		candidates=$KUBELET_BIN
 		if [ -z "$candidates" ]; then
 			exec_bin=$(unit_text | sed -n 's/^[[:space:]]*ExecStart=[-@:+!]*[[:space:]]*\([^[:space:]]*\).*/\1/p' | grep . | tail -n 1 || true)
-			case $exec_bin in */kubelet) candidates=$exec_bin ;; esac
+			case $exec_bin in */kubelet | */k3s | */rke2) candidates=$exec_bin ;; esac
 			for pid in $(kubelet_pids); do
 				exe=$(readlink "$PROC/$pid/exe" 2>/dev/null || true)
 				case $exe in /*kubelet) candidates="$candidates $exe" ;; esac
@@ -497,12 +511,122 @@ kubelet_minor() {
 			[ -z "$v" ] || break
 		done
 	fi
-	minor=$(printf '%s\n' "$v" | sed -n 's/^[^0-9]*\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -n 1)
+	minor=$(printf '%s\n' "$v" | sed -e 's/^k3s //' -e 's/^rke2 //' | sed -n 's/^[^0-9]*\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2/p' | head -n 1)
 	case $minor in
 	"1 "*) printf '%s\n' "${minor#1 }" ;;
 	[2-9]" "* | [1-9][0-9]*" "*) echo 999 ;; # a 2.x kubelet is newer than anything here
 	*) die "cannot tell the kubelet's version (asked:${tried:- nothing}; got '$v'); set KUBELET_VERSION, e.g. KUBELET_VERSION=1.33" ;;
 	esac
+}
+
+# --- k3s and RKE2 ----------------------------------------------------------------
+
+# detect_rancher sets rancher (k3s or rke2), KUBELET_UNIT, BIN_DIR and
+# CONFIG_FILE on a k3s or RKE2 node: one whose KUBELET_UNIT names their
+# unit, or, when KUBELET_UNIT is not set, one without a kubelet unit but
+# with a k3s-agent, k3s, rke2-agent or rke2-server unit.
+detect_rancher() {
+	case $user_unit in
+	k3s | k3s-agent | k3s.service | k3s-agent.service) rancher=k3s ;;
+	rke2-server | rke2-agent | rke2-server.service | rke2-agent.service) rancher=rke2 ;;
+	'')
+		[ -z "$(unit_text)" ] || return 0
+		for u in k3s-agent k3s rke2-agent rke2-server; do
+			if [ -n "$($SYSTEMCTL cat "$u" 2>/dev/null)" ]; then
+				KUBELET_UNIT=$u rancher=${u%%-*}
+				break
+			fi
+		done
+		;;
+	esac
+	[ -n "$rancher" ] || return 0
+	if [ -n "$user_bin_dir" ] && [ "${user_bin_dir%/}" != "$rancher_bin_dir" ]; then
+		die "$rancher runs its kubelet with --image-credential-provider-bin-dir=$rancher_bin_dir; BIN_DIR=$user_bin_dir would not be read (unset it)"
+	fi
+	if [ -n "$user_config_file" ] && [ "$user_config_file" != "$rancher_config" ]; then
+		die "$rancher runs its kubelet with --image-credential-provider-config=$rancher_config; CONFIG_FILE=$user_config_file would not be read (unset it)"
+	fi
+	BIN_DIR=$rancher_bin_dir CONFIG_FILE=$rancher_config
+	flag_config="--image-credential-provider-config=$CONFIG_FILE"
+	flag_bin="--image-credential-provider-bin-dir=$BIN_DIR"
+	log "$rancher node ($KUBELET_UNIT unit): using $BIN_DIR and $CONFIG_FILE, which $rancher hands to its kubelet"
+}
+
+# check_rancher fails before anything is touched if the node already has
+# another credential provider config where ours goes, or if its $rancher
+# config sets the kubelet's credential provider flags itself.
+check_rancher() {
+	if [ -f "$root$CONFIG_FILE" ] && [ ! -f "$state_dir/rancher" ] && ! cmp -s "$1" "$root$CONFIG_FILE"; then
+		die "$CONFIG_FILE already holds another credential provider config (not installed by this script). Merge the providers of $1 into it instead"
+	fi
+	for f in "$root/etc/rancher/$rancher/config.yaml" "$root/etc/rancher/$rancher/config.yaml.d"/*.yaml; do
+		[ -f "$f" ] || continue
+		if grep -v '^[[:space:]]*#' "$f" | grep -q 'image-credential-provider-'; then
+			die "${f#"$root"} sets the kubelet's image-credential-provider flags (kubelet-arg): $rancher would not use $CONFIG_FILE. Remove them, or merge ours into the config they name"
+		fi
+	done
+}
+
+# verify_unit waits until KUBELET_UNIT is active and either the kubelet's
+# healthz answers ok or the unit has kept the same main PID for
+# VERIFY_STABLE seconds (k3s runs its kubelet in its own process). On
+# failure verify_error says why.
+verify_unit() {
+	limit=$VERIFY_TIMEOUT
+	[ "$limit" -gt "$VERIFY_STABLE" ] || limit=$((VERIFY_STABLE + 1))
+	waited=0 stable=0 last=''
+	while :; do
+		pid=$($SYSTEMCTL show -p MainPID --value "$KUBELET_UNIT" 2>/dev/null || true)
+		if [ -n "$pid" ] && [ "$pid" != 0 ] && $SYSTEMCTL is-active --quiet "$KUBELET_UNIT" 2>/dev/null; then
+			if [ "$pid" = "$last" ]; then
+				stable=$((stable + 1))
+			else
+				stable=0 last=$pid
+			fi
+			if [ "$stable" -ge "$VERIFY_STABLE" ] || healthz_ok; then
+				return 0
+			fi
+		else
+			stable=0 last=''
+		fi
+		if [ "$waited" -ge "$limit" ]; then
+			verify_error="$KUBELET_UNIT did not stay up for ${VERIFY_STABLE}s after the restart; see: journalctl -u $KUBELET_UNIT"
+			return 1
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+}
+
+# verify_restart WANT checks the restarted kubelet: verify_kubelet on a
+# node with a kubelet unit, verify_unit on k3s and RKE2.
+verify_restart() {
+	if [ -n "$rancher" ]; then
+		verify_unit
+	else
+		verify_kubelet "$1"
+	fi
+}
+
+do_uninstall_rancher() {
+	removed=no
+	if [ -f "$state_dir/rancher" ] && [ -f "$root$CONFIG_FILE" ]; then
+		rm -f "$root$CONFIG_FILE"
+		log "removed $CONFIG_FILE"
+		removed=yes
+	fi
+	remove_binaries
+	rmdir "$root$(dirname "$BIN_DIR")" 2>/dev/null || true
+	if [ "$removed" = yes ]; then
+		verify_error=''
+		if ! restart_kubelet || ! verify_unit; then
+			die "$verify_error"
+		fi
+		log "$KUBELET_UNIT runs without ocir-credential-provider"
+	else
+		log "no config of ours in $CONFIG_FILE; $KUBELET_UNIT was not restarted"
+	fi
+	rm -rf "$top_dir"
 }
 
 # --- modes -------------------------------------------------------------------
@@ -515,8 +639,13 @@ do_install() {
 
 	# Everything that can fail is checked before anything is changed: an
 	# invalid config or a missing binary makes the kubelet exit at start.
-	find_flags_file
-	check_flags
+	detect_rancher
+	if [ -n "$rancher" ]; then
+		check_rancher "$cfg_src"
+	else
+		find_flags_file
+		check_flags
+	fi
 	minor=$(kubelet_minor)
 	validate_opts=''
 	if [ "$minor" -lt 26 ]; then
@@ -563,13 +692,23 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 
 	backup=$staged/backup
 	mkdir "$backup"
-	note_new_dirs "$BIN_DIR" "$(dirname "$CONFIG_FILE")" "$(dirname "$FLAGS_FILE")" "${top_dir#"$root"}"
+	# Every directory this install creates, deepest first.
+	for d in "$BIN_DIR" "$(dirname "$CONFIG_FILE")"; do
+		while [ "$d" != / ] && [ ! -d "$root$d" ]; do
+			note_new_dirs "$d"
+			d=$(dirname "$d")
+		done
+	done
+	note_new_dirs "${top_dir#"$root"}"
 	save "$BIN_DIR/$name"
 	for n in $names; do
 		[ "$n" = "$name" ] || save "$BIN_DIR/$n"
 	done
 	save "$CONFIG_FILE"
-	save "$FLAGS_FILE"
+	if [ -z "$rancher" ]; then
+		note_new_dirs "$(dirname "$FLAGS_FILE")"
+		save "$FLAGS_FILE"
+	fi
 	save "${state_dir#"$root"}"
 
 	restart=no
@@ -594,13 +733,16 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 	else
 		log "$CONFIG_FILE unchanged"
 	fi
-	if add_flags; then
+	if [ -n "$rancher" ]; then
+		# Marks the config as ours, for the next install and uninstall.
+		: >"$state_dir/rancher"
+	elif add_flags; then
 		log "added the credential provider flags to $FLAGS_VAR in $FLAGS_FILE"
 		restart=yes changed=yes
 	else
 		log "$FLAGS_FILE already has the flags"
 	fi
-	if [ "$restart" = no ]; then
+	if [ "$restart" = no ] && [ -z "$rancher" ]; then
 		rc=0
 		kubelet_has_flags || rc=$?
 		if [ "$rc" -eq 1 ]; then
@@ -614,7 +756,7 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 		return 0
 	fi
 	verify_error=''
-	if restart_kubelet && verify_kubelet with; then
+	if restart_kubelet && verify_restart with; then
 		rm -f "$failed_memo"
 		log "the kubelet runs with ocir-credential-provider"
 		return 0
@@ -630,7 +772,7 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 	printf '%s\n%s (%s)\n' "$attempt" "$why" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$failed_memo"
 	if [ "$changed" = yes ]; then
 		verify_error=''
-		if ! restart_kubelet || ! verify_kubelet any; then
+		if ! restart_kubelet || ! verify_restart any; then
 			die "$why. Rolled back the files, but the kubelet did not come back after that either: $verify_error"
 		fi
 		die "$why. Rolled back: the kubelet runs as before the install"
@@ -638,7 +780,30 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 	die "$why. Nothing had changed on this node; the kubelet was restarted once"
 }
 
+# remove_binaries removes the plugin and the links install made.
+remove_binaries() {
+	if [ -f "$state_dir/links" ]; then
+		while IFS= read -r n; do
+			case $n in '' | */* | . | ..) continue ;; esac
+			if [ -L "$root$BIN_DIR/$n" ]; then
+				rm -f "$root$BIN_DIR/$n"
+				log "removed $BIN_DIR/$n"
+			fi
+		done <"$state_dir/links"
+	fi
+	if [ -f "$root$BIN_DIR/$name" ]; then
+		rm -f "$root$BIN_DIR/$name"
+		log "removed $BIN_DIR/$name"
+	fi
+	rmdir "$root$BIN_DIR" 2>/dev/null || true
+}
+
 do_uninstall() {
+	detect_rancher
+	if [ -n "$rancher" ]; then
+		do_uninstall_rancher
+		return
+	fi
 	staged=$(mktemp -d)
 	trap 'rm -rf "$staged"' EXIT
 	backup=$staged/backup
@@ -683,20 +848,7 @@ Changed nothing and kept $CONFIG_FILE and $BIN_DIR, without which the kubelet wo
 		rm -f "$root$CONFIG_FILE"
 		log "removed $CONFIG_FILE"
 	fi
-	if [ -f "$state_dir/links" ]; then
-		while IFS= read -r n; do
-			case $n in '' | */* | . | ..) continue ;; esac
-			if [ -L "$root$BIN_DIR/$n" ]; then
-				rm -f "$root$BIN_DIR/$n"
-				log "removed $BIN_DIR/$n"
-			fi
-		done <"$state_dir/links"
-	fi
-	if [ -f "$root$BIN_DIR/$name" ]; then
-		rm -f "$root$BIN_DIR/$name"
-		log "removed $BIN_DIR/$name"
-	fi
-	rmdir "$root$BIN_DIR" 2>/dev/null || true
+	remove_binaries
 	# State, the memo of a failed install, and the copy of this script the
 	# DaemonSet installer staged.
 	rm -rf "$top_dir"

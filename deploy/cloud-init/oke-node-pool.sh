@@ -19,6 +19,9 @@ set -euo pipefail
 : "${SHA256_ARM64:=0000000000000000000000000000000000000000000000000000000000000000}"
 # Extra `ocir-credential-provider config` flags, e.g. "--realm oc1,oc4 --verify-pull".
 : "${CONFIG_FLAGS:=}"
+# no: only install; something else runs OKE's bootstrap with the two flags
+# (Karpenter Provider for OCI's preBootstrapInitScript, see docs/kubernetes.md).
+: "${OKE_BOOTSTRAP:=yes}"
 
 : "${BIN_DIR:=/usr/local/lib/ocir-credential-provider}"
 : "${CONFIG_FILE:=/etc/kubernetes/ocir-credential-provider.yaml}"
@@ -63,6 +66,11 @@ for n in $names; do
 done
 install -D -m 0644 "$tmp/config.yaml" "$CONFIG_FILE"
 log "installed $("$BIN_DIR/ocir-credential-provider" --version)"
+
+if [ "$OKE_BOOTSTRAP" = no ]; then
+	log "installed; the kubelet needs --image-credential-provider-config=$CONFIG_FILE --image-credential-provider-bin-dir=$BIN_DIR"
+	exit 0
+fi
 
 log "running OKE's node bootstrap with the credential provider flags"
 curl --fail --silent --show-error --location --retry 5 -H "Authorization: Bearer Oracle" "$OKE_INIT_URL" |
