@@ -107,10 +107,11 @@ func (h *Harness) Close() {
 }
 
 // serviceAccountToken stands in for the API server's TokenRequest: a
-// service-account JWT the emulator's OKE proxymux accepts.
+// service-account JWT for the requested audiences, which the emulator's OKE
+// proxymux accepts and its identity domain trusts (for WIFAudience).
 func (h *Harness) serviceAccountToken(namespace, name string, tr *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
 	out := tr.DeepCopy()
-	out.Status.Token = h.Emulator.NewServiceAccountToken(namespace, name, time.Hour)
+	out.Status.Token = h.Emulator.NewServiceAccountTokenFor(namespace, name, tr.Spec.Audiences, time.Hour)
 	out.Status.ExpirationTimestamp = metav1.NewTime(time.Now().Add(time.Hour))
 	return out, nil
 }
