@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -19,18 +20,16 @@ func federationReport(r *report, f *ocir.FederationInfo, now time.Time) {
 		r.problem("subject", "%s: %s", f.SubjectSource, oneLine(f.Err.Error()))
 		return
 	}
-	r.line("subject", "%s", f.SubjectSource)
-	r.line("", "iss %s, sub %s", orDash(f.Issuer), orDash(f.Subject))
-	exp := "-"
-	if !f.Expires.IsZero() {
-		exp = f.Expires.UTC().Format(time.RFC3339)
-	}
-	if !f.Expires.IsZero() && !f.Expires.After(now) {
-		r.problem("", "aud %s, expired at %s", orDash(strings.Join(f.Audience, " ")), exp)
+	claims := fmt.Sprintf("iss %s, sub %s, aud %s", orDash(f.Issuer), orDash(f.Subject), orDash(strings.Join(f.Audience, " ")))
+	switch {
+	case f.Expires.IsZero():
+		r.line("subject", "%s: %s, no exp", f.SubjectSource, claims)
+	case !f.Expires.After(now):
+		r.problem("subject", "%s: %s, expired at %s", f.SubjectSource, claims, f.Expires.UTC().Format(time.RFC3339))
 		r.fix("the subject token expired; request or write a fresh one right before the pull")
-		return
+	default:
+		r.line("subject", "%s: %s, expires %s (%s left)", f.SubjectSource, claims, f.Expires.UTC().Format(time.RFC3339), f.Expires.Sub(now).Round(time.Second))
 	}
-	r.line("", "aud %s, expires %s", orDash(strings.Join(f.Audience, " ")), exp)
 }
 
 // federationPolicyHint names the federated principal a refused pull was

@@ -82,9 +82,8 @@ func TestWIFSubjectWithoutPolicyGets403AtPullAndDoctorNamesIt(t *testing.T) {
 	for _, want := range []string{
 		"identity:    workload_identity_federation: OCI_CLI_AUTH=workload_identity_federation",
 		"domain:      " + h.emu.WIF().DomainURL + " (client " + h.emu.WIF().ClientID + ", upst session)",
-		"subject:     GitHub Actions OIDC (ACTIONS_ID_TOKEN_REQUEST_URL, audience " + emulator.WIFAudience + ")",
-		"iss " + emulator.OIDCIssuer + ", sub " + other,
-		"aud " + emulator.WIFAudience + ", expires ",
+		"subject:     GitHub Actions OIDC (ACTIONS_ID_TOKEN_REQUEST_URL, audience " + emulator.WIFAudience + "): " +
+			"iss " + emulator.OIDCIssuer + ", sub " + other + ", aud " + emulator.WIFAudience + ", expires ",
 		"token:       ok",
 		"pull probe:  PROBLEM: " + seedRepo + ": authenticated request: 403",
 		"the pull was made as federated subject " + other,
