@@ -33,6 +33,14 @@ type Provider struct {
 // proxymux CA file, which exists only once the emulator runs.
 const OKECAPlaceholder = "{{OKE_CA}}"
 
+// Placeholders in a Provider's Env value for the emulator's identity domain
+// (workload identity federation), known only once the emulator runs.
+const (
+	WIFDomainPlaceholder     = "{{WIF_DOMAIN}}"
+	WIFClientIDPlaceholder   = "{{WIF_CLIENT_ID}}"
+	WIFSecretFilePlaceholder = "{{WIF_SECRET_FILE}}"
+)
+
 // Options adjusts Start.
 type Options struct {
 	// OKEHost is a loopback IP for the emulator's OKE workload-identity
@@ -148,8 +156,11 @@ exit $rc
 		"OCIR_TEST_PLUGIN="+h.Plugin,
 		"OCIR_LOG_LEVEL=debug",
 	)
+	wif := h.Emulator.WIF()
+	placeholders := strings.NewReplacer(OKECAPlaceholder, h.Emulator.OKECAFile(),
+		WIFDomainPlaceholder, wif.DomainURL, WIFClientIDPlaceholder, wif.ClientID, WIFSecretFilePlaceholder, wif.SecretFile)
 	for _, kv := range append(env, p.Env...) {
-		args = append(args, "--env", strings.ReplaceAll(kv, OKECAPlaceholder, h.Emulator.OKECAFile()))
+		args = append(args, "--env", placeholders.Replace(kv))
 	}
 	config, err := h.plugin(args...)
 	if err != nil {
