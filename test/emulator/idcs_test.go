@@ -96,12 +96,16 @@ func TestIdentityDomainExchangeIsStrict(t *testing.T) {
 		{"subject twice", w.ClientID, w.ClientSecret, func(f url.Values) { f.Add("subject_token", good) }, 400, "invalid_request", "exactly one"},
 		{"no public key", w.ClientID, w.ClientSecret, func(f url.Values) { f.Del("public_key") }, 400, "invalid_request", "public_key"},
 		{"1024-bit key", w.ClientID, w.ClientSecret, func(f url.Values) { f.Set("public_key", exchangeForm(t, good, &small.PublicKey).Get("public_key")) }, 400, "invalid_request", "2048"},
-		{"expired subject", w.ClientID, w.ClientSecret, func(f url.Values) { f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", TTL: -time.Minute})) }, 400, "invalid_grant", "expired"},
+		{"expired subject", w.ClientID, w.ClientSecret, func(f url.Values) {
+			f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", TTL: -time.Minute}))
+		}, 400, "invalid_grant", "expired"},
 		{"foreign signature", w.ClientID, w.ClientSecret, func(f url.Values) { f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", Untrusted: true})) }, 400, "invalid_grant", "signature"},
 		{"untrusted issuer", w.ClientID, w.ClientSecret, func(f url.Values) {
 			f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", Issuer: "https://ci.example", Untrusted: true}))
 		}, 400, "invalid_grant", "no identity propagation trust"},
-		{"wrong audience", w.ClientID, w.ClientSecret, func(f url.Values) { f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", Audience: "other"})) }, 400, "invalid_grant", "audience"},
+		{"wrong audience", w.ClientID, w.ClientSecret, func(f url.Values) {
+			f.Set("subject_token", mint(emulator.SubjectToken{Subject: "s", Audience: "other"}))
+		}, 400, "invalid_grant", "audience"},
 		{"not a JWT", w.ClientID, w.ClientSecret, func(f url.Values) { f.Set("subject_token", "abc") }, 400, "invalid_grant", "not a JWT"},
 	}
 	for _, tt := range tests {
