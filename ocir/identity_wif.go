@@ -188,8 +188,12 @@ func (p *Provider) wifSubjectSource(s wifSettings, saToken string) (*wifSubject,
 		if err != nil {
 			return nil, nil, err
 		}
+		source := "GitHub Actions OIDC (ACTIONS_ID_TOKEN_REQUEST_URL)"
+		if s.audience != "" {
+			source = "GitHub Actions OIDC (ACTIONS_ID_TOKEN_REQUEST_URL, audience " + s.audience + ")"
+		}
 		return &wifSubject{
-			source: "GitHub Actions OIDC (ACTIONS_ID_TOKEN_REQUEST_URL" + map[bool]string{true: ", audience " + s.audience}[s.audience != ""] + ")",
+			source: source,
 			key:    "github-actions|" + s.actionsURL + "|" + s.audience,
 			get:    func(ctx context.Context) (string, error) { return p.actionsToken(ctx, u, s.actionsToken) },
 		}, nil, nil

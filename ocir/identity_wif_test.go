@@ -337,6 +337,13 @@ func TestWIFConfigRuleOverridesTheEnvironment(t *testing.T) {
 	if got := lastIssued(t, w.e); got.Principal != "from-rule" || got.Host != "fra.ocir.io" {
 		t.Errorf("issued %+v", got)
 	}
+	// The session's region is the registry's, unless OCI_CLI_REGION says otherwise.
+	for override, want := range map[string]string{"": "eu-frankfurt-1", "us-phoenix-1": "us-phoenix-1"} {
+		t.Setenv("OCI_CLI_REGION", override)
+		if ex, err := p.Explain(context.Background(), "fra.ocir.io"); err != nil || ex.Region != want {
+			t.Errorf("OCI_CLI_REGION=%q: region %q, %v; want %s", override, ex.Region, err, want)
+		}
+	}
 	// The rule applies only to its registry.
 	if _, err := p.Credential(context.Background(), "iad.ocir.io"); !errors.Is(err, ErrNoIdentity) {
 		t.Errorf("iad.ocir.io: %v", err)
