@@ -3,15 +3,20 @@ package emulator_test
 import (
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/common/auth"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
@@ -195,40 +200,69 @@ func TestActionsEndpointNeedsTheRequestToken(t *testing.T) {
 // TestSDKTokenExchangeClientAgreesWithTheFakeDomain checks the fake domain
 // against the wire format of the pinned SDK's own exchange client. That
 // client sometimes cancels its context before reading the answer (SPEC §4),
-// so a few attempts are allowed; one success proves the format.
+// so a few attempts are allowed; one success proves the format. The SDK's
+// client reads HTTPS_PROXY through Go's process-wide cache, so it runs in a
+// fresh copy of the test binary whose environment points at this emulator.
 func TestSDKTokenExchangeClientAgreesWithTheFakeDomain(t *testing.T) {
-	e := startEmulator(t, emulator.Options{})
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
+	if os.Getenv(sdkExchangeChild) != "" {
+		sdkExchangeInChild(t)
+		return
 	}
+	e := startEmulator(t, emulator.Options{})
 	w := e.WIF()
 	subject, err := e.MintSubjectToken(emulator.SubjectToken{Subject: "repo:acme/app:ref:refs/heads/main"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lastErr error
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSDKTokenExchangeClientAgreesWithTheFakeDomain$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), e.Env()...)
+	cmd.Env = append(cmd.Env, sdkExchangeChild+"=1", "WIF_DOMAIN="+w.DomainURL, "WIF_CLIENT="+w.ClientID,
+		"WIF_SECRET="+w.ClientSecret, "WIF_SUBJECT="+subject)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the SDK's exchange failed: %v\n%s", err, out)
+	}
+	issued := e.IssuedTokens()
+	if len(issued) == 0 || issued[len(issued)-1].Kind != emulator.KindWorkloadIdentityFederation {
+		t.Errorf("no OCIR token was issued to a federated session: %+v\n%s", issued, out)
+	}
+}
+
+const sdkExchangeChild = "OCIR_TEST_SDK_EXCHANGE_CHILD"
+
+func sdkExchangeInChild(t *testing.T) {
+	caPEM, err := os.ReadFile(os.Getenv("SSL_CERT_FILE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	proxy, err := url.Parse(os.Getenv("HTTPS_PROXY"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	var errs []string
 	for range 5 {
-		cp, err := auth.TokenExchangeConfigurationProviderFromToken(subject, auth.TokenExchangeBuilder{
-			DomainUrl: w.DomainURL, ClientId: w.ClientID, ClientSecret: w.ClientSecret,
+		cp, err := auth.TokenExchangeConfigurationProviderFromToken(os.Getenv("WIF_SUBJECT"), auth.TokenExchangeBuilder{
+			DomainUrl: os.Getenv("WIF_DOMAIN"), ClientId: os.Getenv("WIF_CLIENT"), ClientSecret: os.Getenv("WIF_SECRET"),
 			Region: "us-ashburn-1", RequestedTokenType: "urn:oci:token-type:oci-upst", SubjectTokenType: "jwt",
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, body := signedGet(t, proxyClient(t, e), cp, tokenURL("iad.ocir.io"))
-		if resp.StatusCode == 200 {
-			issued := e.IssuedTokens()
-			if got := issued[len(issued)-1]; got.Kind != emulator.KindWorkloadIdentityFederation {
-				t.Errorf("issued %+v", got)
-			}
+		req, _ := http.NewRequest(http.MethodGet, tokenURL("iad.ocir.io"), nil)
+		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+		if err := common.DefaultRequestSigner(cp).Sign(req); err != nil {
+			errs = append(errs, err.Error()) // the SDK's exchange failed; try again
+			continue
+		}
+		resp, body := do(t, client, req)
+		if resp.StatusCode == http.StatusOK {
 			return
 		}
-		lastErr = errString(string(body))
+		errs = append(errs, fmt.Sprintf("HTTP %d %s", resp.StatusCode, body))
 	}
-	t.Fatalf("the SDK's exchange never succeeded: %v", lastErr)
+	t.Fatalf("the SDK's exchange never led to a token: %s", strings.Join(errs, "; "))
 }
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
