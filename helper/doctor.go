@@ -99,6 +99,7 @@ func (a *app) doctor(c *cli.Context) error {
 		}
 		r.line("identity", "%s: %s", ex.Auth, why)
 	}
+	federationReport(r, ex.Federation, now)
 	if ex.ConfigFile != "" || ex.Profile != "" {
 		r.line("OCI config", "%s, profile %s", orDash(ex.ConfigFile), orDash(ex.Profile))
 	} else {
@@ -143,7 +144,9 @@ func (a *app) doctor(c *cli.Context) error {
 	r.line("token", "ok, valid until %s (%s)", cred.ExpiresAt.Format(time.RFC3339), cred.ExpiresAt.Sub(now).Round(time.Second))
 
 	if repo != "" {
-		pullReport(r, repo, ex.Auth, p.CheckPull(ctx, cred, repo))
+		pc := p.CheckPull(ctx, cred, repo)
+		pullReport(r, repo, ex.Auth, pc)
+		federationPolicyHint(r, ex.Federation, pc)
 	}
 	return a.doctorResult(r)
 }
@@ -205,6 +208,10 @@ func PolicyStatement(auth string) string {
 		return "Allow dynamic-group <your-dynamic-group> to read repos in compartment <compartment>"
 	case ocir.AuthOKEWorkload:
 		return "Allow any-user to read repos in compartment <compartment> where all {request.principal.type = 'workload', request.principal.namespace = '<namespace>', request.principal.service_account = '<service-account>'}"
+	case ocir.AuthWorkloadIdentityFederation:
+		// The session's principal is the service user the identity
+		// propagation trust maps the federated subject to.
+		return "Allow group <group-of-the-trust's-service-user> to read repos in compartment <compartment>"
 	}
 	return "Allow group <your-group> to read repos in compartment <compartment>"
 }

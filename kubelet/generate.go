@@ -187,7 +187,7 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 	b.WriteString("providers:\n")
 	for _, p := range providers {
 		if p.TokenAttributes != nil {
-			b.WriteString("  # Pods' own identity (OKE workload identity), from their service-account token.\n")
+			b.WriteString("  # Pods' own identity (" + saIdentity(o.Env) + "), from their service-account token.\n")
 		} else if o.ServiceAccountAudience != "" {
 			b.WriteString("  # The node's identity, for every other pod.\n")
 		}
@@ -232,4 +232,15 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 func q(s string) string {
 	out, _ := json.Marshal(s) // a string always marshals
 	return string(out)
+}
+
+// saIdentity names what the plugin does with a pod's service-account token:
+// OKE workload identity unless the env selects workload identity federation.
+func saIdentity(env []EnvVar) string {
+	for _, e := range env {
+		if e.Name == "OCI_CLI_AUTH" && strings.EqualFold(strings.TrimSpace(e.Value), "workload_identity_federation") {
+			return "workload identity federation at an identity domain"
+		}
+	}
+	return "OKE workload identity"
 }

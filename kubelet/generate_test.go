@@ -77,7 +77,9 @@ func TestGenerateConfigPassesValidation(t *testing.T) {
 			want: []string{`- "--verify-pull"`, `value: "169.254.169.254,.oraclecloud.com"`}},
 		{name: "regions", o: GenerateOptions{Regions: []string{"phx"}, Name: "ocir", DefaultCacheDuration: time.Hour}, want: []string{`"phx.ocir.io"`, `"1h0m0s"`}},
 		{name: "service-account mode", o: GenerateOptions{ServiceAccountAudience: "ocir", RequiredAnnotationKeys: []string{"oci.oraclecloud.com/ocir-pull"}},
-			want: []string{"ocir-credential-provider-workload", "cacheType: \"ServiceAccount\"", "requireServiceAccount: true"}},
+			want: []string{"ocir-credential-provider-workload", "cacheType: \"ServiceAccount\"", "requireServiceAccount: true", "Pods' own identity (OKE workload identity)"}},
+		{name: "service-account mode with federation", o: GenerateOptions{ServiceAccountAudience: "ocir", Env: []EnvVar{{"OCI_CLI_AUTH", "workload_identity_federation"}}},
+			want: []string{"Pods' own identity (workload identity federation at an identity domain)", "OCI_CLI_AUTH"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := GenerateConfig(tc.o)

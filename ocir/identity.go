@@ -54,6 +54,9 @@ type identity struct {
 	// every registry and process of this identity until it is due for
 	// renewal (see session.go).
 	shareSession bool
+	// federation, for workload identity federation only, describes the
+	// setup for doctor; it may request the subject token (never returned).
+	federation func(ctx context.Context) *FederationInfo
 }
 
 func (p *Provider) home() string {
@@ -80,26 +83,39 @@ func (p *Provider) matchRule(host string) *config.Rule {
 
 // resolveIdentity picks the identity for a registry from local facts only.
 func (p *Provider) resolveIdentity(reg registry.Registry, req *request) (*identity, error) {
-	if req.saToken != "" {
-		id, err := p.okeIdentity(req.saToken, "")
-		if err != nil {
-			return nil, err
-		}
-		id.reason = "service-account token handed over by the kubelet"
-		return id, nil
-	}
 	mode := strings.ToLower(strings.TrimSpace(p.getenv("OCI_CLI_AUTH")))
 	reason := "OCI_CLI_AUTH=" + mode
 	if mode == "" {
 		mode, reason = AuthAuto, ""
 	}
 	var profile, cfgFile, ruleDesc string
-	if r := p.matchRule(reg.Host); r != nil {
-		ruleDesc = fmt.Sprintf("config rule match %q auth %s", r.Match, r.Auth)
-		profile, cfgFile = r.Profile, r.ConfigFile
-		if r.Auth != AuthAuto {
-			mode, reason = r.Auth, ruleDesc
+	rule := p.matchRule(reg.Host)
+	if rule != nil {
+		ruleDesc = fmt.Sprintf("config rule match %q auth %s", rule.Match, rule.Auth)
+		profile, cfgFile = rule.Profile, rule.ConfigFile
+		if rule.Auth != AuthAuto {
+			mode, reason = rule.Auth, ruleDesc
 		}
+	}
+	// auto picks workload identity federation only when a domain is named.
+	if mode == AuthAuto && p.getenv("OCIR_WIF_DOMAIN_URL") != "" {
+		mode, reason = AuthWorkloadIdentityFederation, "OCIR_WIF_DOMAIN_URL is set"
+	}
+	if req.saToken != "" {
+		// The kubelet's service-account token is a subject for federation
+		// when that is the configured identity, else for OKE.
+		var id *identity
+		var err error
+		if mode == AuthWorkloadIdentityFederation {
+			id, err = p.wifIdentity(reg, rule, req.saToken)
+		} else {
+			id, err = p.okeIdentity(req.saToken, "")
+		}
+		if err != nil {
+			return nil, err
+		}
+		id.reason = "service-account token handed over by the kubelet"
+		return id, nil
 	}
 	var id *identity
 	var err error
@@ -118,6 +134,8 @@ func (p *Provider) resolveIdentity(reg registry.Registry, req *request) (*identi
 		id, err = p.resourcePrincipalIdentity()
 	case AuthOKEWorkload:
 		id, err = p.okeIdentityFromEnv(true)
+	case AuthWorkloadIdentityFederation:
+		id, err = p.wifIdentity(reg, rule, "")
 	case "instance_obo_user":
 		return nil, broken("OCI_CLI_AUTH=instance_obo_user (Cloud Shell delegation) is not supported; use api_key, security_token or instance_principal")
 	case AuthAuto:

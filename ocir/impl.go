@@ -229,6 +229,9 @@ func (p *Provider) explain(ctx context.Context, serverURL string) (Explanation, 
 		if e := p.loadEntry(id.cacheKey, reg.Host); e != nil && e.valid(p.now()) {
 			ex.Cached = &CacheEntry{Registry: e.Registry, Identity: e.Identity, ExpiresAt: e.ExpiresAt}
 		}
+		if id.federation != nil {
+			ex.Federation = id.federation(ctx)
+		}
 	}
 	if (id != nil && id.auth == AuthInstancePrincipal) || p.instancePrincipalPlausible() || errors.Is(err, ErrNoIdentity) {
 		ex.Metadata.Probed, ex.Metadata.URL = true, p.metadataBaseURL()

@@ -177,17 +177,20 @@ func (p *Provider) Drop(serverURL string) error { return p.drop(serverURL) }
 
 // Explanation says which identity a Credential call would use and why.
 type Explanation struct {
-	Registry     string       // canonical host
-	Auth         string       // api_key, security_token, instance_principal, …
-	Reason       string       // why this identity was chosen
-	ConfigFile   string       // OCI config file consulted, if any
-	Profile      string       // profile used, if any
-	Region       string       // region of the identity, if known
-	RuleMatched  string       // config-file rule that decided, if any
-	Cached       *CacheEntry  // cache entry for this registry, if any
-	Metadata     MetadataInfo // instance metadata service probe
-	IdentityErr  error        // identity resolution error, if any
-	TokenURL     string       // where the token would be requested
+	Registry    string       // canonical host
+	Auth        string       // api_key, security_token, instance_principal, …
+	Reason      string       // why this identity was chosen
+	ConfigFile  string       // OCI config file consulted, if any
+	Profile     string       // profile used, if any
+	Region      string       // region of the identity, if known
+	RuleMatched string       // config-file rule that decided, if any
+	Cached      *CacheEntry  // cache entry for this registry, if any
+	Metadata    MetadataInfo // instance metadata service probe
+	IdentityErr error        // identity resolution error, if any
+	TokenURL    string       // where the token would be requested
+	// Federation describes workload identity federation (domain, client,
+	// subject source and claims; never a token or secret), else nil.
+	Federation   *FederationInfo
 	CacheEnabled bool
 	CacheDir     string
 }

@@ -194,7 +194,7 @@ func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvid
 	p.state.mu.Lock()
 	kp, ok := p.state.keys[id.cacheKey]
 	p.state.mu.Unlock()
-	if ok {
+	if ok && !sessionEnding(kp, p.now()) {
 		return kp, nil
 	}
 	kp, err := p.buildUnderDeadline(ctx, id, nil)

@@ -18,7 +18,7 @@ import (
 
 // AuthTypes are the identity types a rule or OCI_CLI_AUTH may name, spelled
 // as the OCI CLI spells them.
-var AuthTypes = []string{"auto", "api_key", "security_token", "instance_principal", "resource_principal", "oke_workload_identity"}
+var AuthTypes = []string{"auto", "api_key", "security_token", "instance_principal", "resource_principal", "oke_workload_identity", AuthWorkloadIdentityFederation}
 
 // File is the optional YAML config file.
 type File struct {
@@ -45,6 +45,8 @@ type Rule struct {
 	Auth       string `yaml:"auth"`
 	Profile    string `yaml:"profile"`
 	ConfigFile string `yaml:"configFile"`
+	// Federation applies to auth workload_identity_federation (wif.go).
+	Federation *Federation `yaml:"federation"`
 }
 
 // Mirror is a registry host that is not an OCIR host name but must be
@@ -168,6 +170,9 @@ func (f *File) validate(lines []int) error {
 		}
 		if r.Profile != "" && r.Auth != "api_key" && r.Auth != "security_token" {
 			return fmt.Errorf("registries[%d]: profile only applies to auth api_key or security_token", i)
+		}
+		if err := validateFederation(i, r); err != nil {
+			return err
 		}
 	}
 	seen := map[string]bool{}

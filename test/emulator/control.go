@@ -108,5 +108,6 @@ func (e *Emulator) controlHandler() http.Handler {
 		e.DenyRepo(repo)
 		w.WriteHeader(http.StatusNoContent)
 	})
+	e.wifControl(mux)
 	return mux
 }

@@ -77,6 +77,8 @@ type Emulator struct {
 	identity  *instanceIdentity
 	okeCA     *certAuthority
 	okeCAFile string
+	idcs      *identityDomain // workload identity federation (idcs.go)
+	oidc      *oidcIssuer     // CI and cluster subject tokens (oidc.go)
 
 	clockOffset atomic.Int64 // time.Duration
 	tokenTTL    atomic.Int64 // time.Duration
@@ -89,7 +91,8 @@ type Emulator struct {
 	registryTokens map[string]*registryToken
 	issued         []IssuedToken
 	denied         map[string]bool
-	saGeneration   map[string]int // namespace/name → times recreated
+	saGeneration   map[string]int  // namespace/name → times recreated
+	deniedSubjects map[string]bool // federated subjects without policy
 
 	configMu sync.Mutex // serialises writes to the OCI config file
 
@@ -202,6 +205,9 @@ func Start(opts Options) (*Emulator, error) {
 		ocirTokens:     map[string]*ocirToken{},
 		registryTokens: map[string]*registryToken{},
 		denied:         map[string]bool{},
+		deniedSubjects: map[string]bool{},
+		idcs:           newIdentityDomain(),
+		oidc:           newOIDCIssuer(),
 		closing:        make(chan struct{}),
 	}
 	e.tokenTTL.Store(int64(time.Hour))
@@ -233,6 +239,10 @@ func Start(opts Options) (*Emulator, error) {
 		"OCIR_EMULATOR_URL=" + e.controlURL,
 	}
 	if err := writeFile(e.EnvFile(), []byte(strings.Join(e.env, "\n")+"\n"), 0o600); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	if err := e.writeWIFFiles(); err != nil {
 		_ = e.Close()
 		return nil, err
 	}

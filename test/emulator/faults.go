@@ -42,6 +42,7 @@ type Fault struct {
 var faultEndpoints = map[string]bool{
 	endpointToken: true, endpointRegistryAuth: true, endpointRegistry: true,
 	endpointFederation: true, endpointIMDS: true, endpointOKE: true,
+	endpointIDCS: true, endpointOIDC: true,
 }
 
 type faultEntry struct {

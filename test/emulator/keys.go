@@ -275,6 +275,17 @@ func (e *Emulator) NewResourcePrincipal(ttl time.Duration) (rpst string, private
 // system:serviceaccount:<namespace>:<name> that the OKE proxymux accepts as
 // a Bearer token. ttl as for NewSessionToken.
 func (e *Emulator) NewServiceAccountToken(namespace, name string, ttl time.Duration) string {
+	return e.NewServiceAccountTokenFor(namespace, name, nil, ttl)
+}
+
+// NewServiceAccountTokenFor is NewServiceAccountToken for the audiences a
+// TokenRequest asked for (none: the API server's own). The identity domain
+// trusts these tokens for workload identity federation when the audience
+// is WIFAudience.
+func (e *Emulator) NewServiceAccountTokenFor(namespace, name string, audiences []string, ttl time.Duration) string {
+	if len(audiences) == 0 {
+		audiences = []string{KubernetesIssuer}
+	}
 	signer, err := e.saSigner()
 	if err != nil {
 		e.logf("emulator: signing service account token: %v", err)
@@ -282,9 +293,9 @@ func (e *Emulator) NewServiceAccountToken(namespace, name string, ttl time.Durat
 	}
 	now := e.now()
 	tok, err := signer.sign(map[string]any{
-		"iss": "https://kubernetes.default.svc.cluster.local",
+		"iss": KubernetesIssuer,
 		"sub": "system:serviceaccount:" + namespace + ":" + name,
-		"aud": []string{"https://kubernetes.default.svc.cluster.local"},
+		"aud": audiences,
 		"iat": now.Unix(),
 		"nbf": now.Unix(),
 		"exp": now.Add(defaultTTL(ttl)).Unix(),

@@ -92,6 +92,10 @@ func (e *Emulator) serveWorld(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(host, "auth."):
 		e.serveFederation(rec, r)
+	case isIdentityDomain(host):
+		e.serveIDCS(rec, r)
+	case host == actionsHost:
+		e.serveActionsToken(rec, r)
 	case isIP && r.URL.Path == federationPath:
 		// Lets OCI_SDK_AUTH_CLIENT_REGION_URL point at RegistryAddr().
 		e.serveFederation(rec, r)

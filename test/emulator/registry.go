@@ -190,7 +190,7 @@ func (s *registryService) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case repo != "":
-		if e.isDenied(repo) {
+		if e.isDenied(repo) || e.subjectDenied(rt.principal) {
 			writeRegistryError(w, http.StatusForbidden, "DENIED", "Anonymous users are only allowed read access on public repos")
 			return
 		}

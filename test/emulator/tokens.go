@@ -158,6 +158,10 @@ func (e *Emulator) resolveKey(keyID string) (pub *rsa.PublicKey, kind, principal
 			return nil, "", "", err
 		}
 		sub, _ := claims["sub"].(string)
+		if fedSub, ok := claims["fed_sub"].(string); ok {
+			// A session from the identity domain's token exchange.
+			return pub, KindWorkloadIdentityFederation, fedSub, nil
+		}
 		switch claims["ptype"] {
 		case "user":
 			kind = KindSecurityToken

@@ -33,6 +33,14 @@ type Provider struct {
 // proxymux CA file, which exists only once the emulator runs.
 const OKECAPlaceholder = "{{OKE_CA}}"
 
+// Placeholders in a Provider's Env value for the emulator's identity domain
+// (workload identity federation), known only once the emulator runs.
+const (
+	WIFDomainPlaceholder     = "{{WIF_DOMAIN}}"
+	WIFClientIDPlaceholder   = "{{WIF_CLIENT_ID}}"
+	WIFSecretFilePlaceholder = "{{WIF_SECRET_FILE}}"
+)
+
 // Options adjusts Start.
 type Options struct {
 	// OKEHost is a loopback IP for the emulator's OKE workload-identity
@@ -107,10 +115,11 @@ func (h *Harness) Close() {
 }
 
 // serviceAccountToken stands in for the API server's TokenRequest: a
-// service-account JWT the emulator's OKE proxymux accepts.
+// service-account JWT for the requested audiences, which the emulator's OKE
+// proxymux accepts and its identity domain trusts (for WIFAudience).
 func (h *Harness) serviceAccountToken(namespace, name string, tr *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
 	out := tr.DeepCopy()
-	out.Status.Token = h.Emulator.NewServiceAccountToken(namespace, name, time.Hour)
+	out.Status.Token = h.Emulator.NewServiceAccountTokenFor(namespace, name, tr.Spec.Audiences, time.Hour)
 	out.Status.ExpirationTimestamp = metav1.NewTime(time.Now().Add(time.Hour))
 	return out, nil
 }
@@ -147,8 +156,11 @@ exit $rc
 		"OCIR_TEST_PLUGIN="+h.Plugin,
 		"OCIR_LOG_LEVEL=debug",
 	)
+	wif := h.Emulator.WIF()
+	placeholders := strings.NewReplacer(OKECAPlaceholder, h.Emulator.OKECAFile(),
+		WIFDomainPlaceholder, wif.DomainURL, WIFClientIDPlaceholder, wif.ClientID, WIFSecretFilePlaceholder, wif.SecretFile)
 	for _, kv := range append(env, p.Env...) {
-		args = append(args, "--env", strings.ReplaceAll(kv, OKECAPlaceholder, h.Emulator.OKECAFile()))
+		args = append(args, "--env", placeholders.Replace(kv))
 	}
 	config, err := h.plugin(args...)
 	if err != nil {

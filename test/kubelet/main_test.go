@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
 
 // Each test owns one provider, one region and one cache directory, so the
@@ -27,6 +29,16 @@ var providers = []Provider{
 			"OCI_RESOURCE_PRINCIPAL_REGION=us-ashburn-1",
 			"NO_PROXY=127.0.0.1,localhost," + okeHost,
 			"OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH=" + OKECAPlaceholder,
+		}},
+	// A cluster outside OCI: the pods' service-account tokens are exchanged
+	// at an identity domain (workload identity federation).
+	{Name: "ocir-wif", Region: "zrh",
+		ConfigFlags: []string{"--service-account-audience", emulator.WIFAudience},
+		Env: []string{
+			"OCI_CLI_AUTH=workload_identity_federation",
+			"OCIR_WIF_DOMAIN_URL=" + WIFDomainPlaceholder,
+			"OCIR_WIF_CLIENT_ID=" + WIFClientIDPlaceholder,
+			"OCIR_WIF_CLIENT_SECRET_FILE=" + WIFSecretFilePlaceholder,
 		}},
 }
 
