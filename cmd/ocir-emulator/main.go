@@ -19,11 +19,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
-
-// version is set with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	if err := newApp(os.Stdout, os.Stderr).Run(os.Args); err != nil {
@@ -36,11 +34,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "ocir-emulator",
 		Usage:     "a strict local fake of OCI identity, OCIR and a registry, for tests and demos",
-		Version:   version,
+		Version:   version.Resolve(version.Version), // the Makefile's -ldflags, as for the other binaries
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Usage: "directory for env, ca.pem, oci/config and keys (created if missing)", Required: true},
+			&cli.StringFlag{Name: "dir", Usage: "(required) `DIR` for env, ca.pem, oci/config and keys (created if missing)", Required: true},
 			&cli.StringFlag{Name: "region", Value: "us-ashburn-1", Usage: "region of the fake instance (oc1 identifier or key)"},
 			&cli.StringFlag{Name: "oke-host", Usage: "loopback IP on which to serve the OKE proxymux at port 12250, e.g. 127.0.0.2"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log every request to stderr"},
