@@ -61,9 +61,12 @@ fuzz:
 ## kubelet lookup through the kubelet's own plugin code (compiles
 ## k8s.io/kubernetes on a cold build cache).
 demo: build
+	@echo "== Building the demo (the first time, Go downloads the modules it needs: a list of 'go: downloading' lines)"
+	@$(GO) build -o /dev/null ./test/demo
 	$(GO) run ./test/demo
 	@echo
 	@echo "== Kubelet: a CredentialProviderRequest answered by ocir-credential-provider through the kubelet's own plugin runner"
+	@echo "   (compiles the kubelet's code from k8s.io/kubernetes: 2-5 minutes with nothing printed the first time, seconds after)"
 	cd test/kubelet && $(GO) run -mod=mod ./cmd/kubelet-demo -plugin $(CURDIR)/bin/ocir-credential-provider
 
 ## bench: lookup paths as ratios against a baseline measured in the same run.
