@@ -317,7 +317,7 @@ func (a *app) setup() (Provider, error) {
 	}
 	cfg, err := config.Load(a.settings.ConfigPath, a.settings.ConfigExplicit)
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return nil, err // names the file already ("config <path>: …")
 	}
 	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv, Version: a.env.Version})
 	if err != nil {
