@@ -34,7 +34,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:      "ocir-emulator",
 		Usage:     "a strict local fake of OCI identity, OCIR and a registry, for tests and demos",
-		Version:   version.Resolve(version.Version), // the Makefile's -ldflags, as for the other binaries
+		Version:   version.Resolve(version.Version), // the Makefile links it, as for the other binaries
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
