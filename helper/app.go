@@ -191,14 +191,14 @@ type app struct {
 // Global flags mirror the OCIR_* environment contract; a flag wins over
 // its variable.
 var globalFlags = []cli.Flag{
-	&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)"},
-	&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE` (env OCIR_LOG_FILE)"},
-	&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)"},
-	&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)"},
-	&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)"},
-	&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)"},
-	&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)"},
-	&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"},
+	&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)", DefaultText: "warn"},
+	&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE`, created 0600 (env OCIR_LOG_FILE)", DefaultText: "stderr only"},
+	&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)", DefaultText: config.DefaultTimeout.String()},
+	&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)", DefaultText: "on"},
+	&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)", DefaultText: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
+	&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", DefaultText: "~/.config/ocir-credential-helper/config.yaml if it exists"},
+	&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", DefaultText: "error"},
+	&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true},
 }
 
 func (a *app) cliApp() *cli.App {
@@ -209,7 +209,9 @@ func (a *app) cliApp() *cli.App {
 		Usage:     "OCIR credentials for docker, podman, skopeo, buildah, crane and nerdctl, from your OCI identity",
 		UsageText: ProgramName + " [global options] command [arguments]",
 		Description: "Put {\"credHelpers\": {\"iad.ocir.io\": \"ocir\"}} in ~/.docker/config.json (see configure-docker) and\n" +
-			"every client asks this program for a short-lived OCIR token instead of storing a password.",
+			"every client asks this program for a short-lived OCIR token instead of storing a password.\n\n" +
+			// The VERSION section is hidden with HideVersion; say it here.
+			"Version: " + a.env.Version,
 		Version:         a.env.Version,
 		HideVersion:     true, // -v/--version are handled below, in the protocol's format
 		Flags:           globalFlags,
@@ -321,7 +323,7 @@ func (a *app) setup() (Provider, error) {
 	}
 	cfg, err := config.Load(a.settings.ConfigPath, a.settings.ConfigExplicit)
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return nil, err // names the file already ("config <path>: …")
 	}
 	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv, Version: a.env.Version})
 	if err != nil {

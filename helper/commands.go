@@ -15,7 +15,10 @@ func (a *app) tokenCommand() *cli.Command {
 		Name:      "token",
 		Usage:     "print the OCIR bearer token alone (user name BEARER_TOKEN), e.g. for crictl --creds",
 		ArgsUsage: "[registry]",
-		Action:    a.token,
+		Description: "Prints only the token on stdout; the user name that goes with it is BEARER_TOKEN.\n" +
+			"Without a registry, the region of your OCI profile (or OCI_CLI_REGION) names it. For crictl:\n\n" +
+			"   crictl pull --creds \"BEARER_TOKEN:$(" + ProgramName + " token iad.ocir.io)\" iad.ocir.io/<namespace>/<repo>:<tag>",
+		Action: a.token,
 	}
 }
 
@@ -49,7 +52,7 @@ func (a *app) target(c *cli.Context, what string) (target, error) {
 	}
 	reg, err := p.Registry(host)
 	if err != nil {
-		return target{}, usagef("%s is not an OCIR registry host: %w", host, err)
+		return target{}, usageError{err} // names the host and what OCIR hosts look like
 	}
 	return target{p: p, host: host, repo: repo, reg: reg}, nil
 }

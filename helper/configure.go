@@ -192,7 +192,7 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 	}
 	if err := l.regionErr; err != nil {
 		if errors.Is(err, ocir.ErrNoRegion) {
-			return nil, fmt.Errorf("%w; pass --region or --registries", err)
+			return nil, fmt.Errorf("%w; pass --region (e.g. us-ashburn-1) or --registries", err)
 		}
 		return nil, err
 	}

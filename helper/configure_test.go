@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,5 +70,43 @@ func TestConfigureDockerRefusesConflictingSelections(t *testing.T) {
 		if r.code != 2 || r.stdout != "" {
 			t.Errorf("%v: got %+v", args, r)
 		}
+	}
+}
+
+func TestConfigureDockerWithoutARegionSaysWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ociConfig string // "" means no ~/.oci/config at all
+		want      []string
+	}{
+		{name: "no OCI config file", want: []string{"/.oci/config does not exist: create it with `oci setup config` or `oci session authenticate`", "pass --region (e.g. us-ashburn-1) or --registries"}},
+		{name: "profile without region", ociConfig: "[DEFAULT]\nuser=ocid1.user.oc1..aaaa\n", want: []string{"profile DEFAULT in ", "has no region", "pass --region"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			if tc.ociConfig != "" {
+				if err := os.MkdirAll(filepath.Join(home, ".oci"), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(home, ".oci", "config"), []byte(tc.ociConfig), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stdout, stderr bytes.Buffer
+			code := Main(Env{
+				Args:   []string{ProgramName, "configure-docker", "--config-dir", t.TempDir()},
+				Stdout: &stdout, Stderr: &stderr,
+				Getenv:   func(k string) string { return map[string]string{"HOME": home}[k] },
+				LookPath: func(string) (string, error) { return "/usr/local/bin/" + ProgramName, nil },
+			})
+			if code != ExitFailure || stdout.Len() != 0 {
+				t.Fatalf("exit %d, stdout %q; want %d and nothing", code, stdout.String(), ExitFailure)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
+				}
+			}
+		})
 	}
 }

@@ -86,8 +86,15 @@ func (a *app) doctor(c *cli.Context) error {
 	identityOK := ex.IdentityErr == nil && ex.Auth != ""
 	switch {
 	case ex.IdentityErr != nil && errors.Is(ex.IdentityErr, ocir.ErrNoIdentity):
-		r.problem("identity", "none configured: %s", oneLine(ex.IdentityErr.Error()))
-		r.fix("create an API-key profile with `oci setup config`, or set OCI_CLI_AUTH; anonymous pulls of public repositories still work")
+		// The error's text ends in its hint: print the kind as the problem
+		// and the hint once, as the fix.
+		r.problem("identity", "%s", ocir.ErrNoIdentity)
+		hint := "create an API-key profile with `oci setup config`, or set OCI_CLI_AUTH"
+		var oe *ocir.Error
+		if errors.As(ex.IdentityErr, &oe) && oe.Hint != "" {
+			hint = oe.Hint
+		}
+		r.fix("%s; anonymous pulls of public repositories still work", hint)
 	case ex.IdentityErr != nil:
 		r.problem("identity", "%s", oneLine(ex.IdentityErr.Error()))
 	case ex.Auth == "":
@@ -130,7 +137,7 @@ func (a *app) doctor(c *cli.Context) error {
 		r.problem("metadata", "unreachable at %s: %v", md.URL, md.Err)
 		r.fix("instance principals need the instance metadata service; if a proxy is set, add 169.254.169.254 to NO_PROXY")
 	default:
-		r.line("metadata", "unreachable at %s (not needed for %s)", md.URL, orDash(ex.Auth))
+		r.line("metadata", "unreachable at %s (only instance principals need it)", md.URL)
 	}
 
 	if !identityOK {

@@ -161,7 +161,7 @@ func TestDoctorReportsIdentityProblemsWithoutCallingForAToken(t *testing.T) {
 	f.explanation = ocir.Explanation{Registry: "iad.ocir.io", IdentityErr: kindErr(ocir.ErrNoIdentity, "run oci setup config"),
 		Metadata: ocir.MetadataInfo{Probed: true, URL: "http://169.254.169.254/opc/v2", Err: context.DeadlineExceeded}}
 	r := runDoctor(t, f, "iad.ocir.io")
-	if r.code != 1 || !strings.Contains(r.stdout, "identity:    PROBLEM: none configured") || !strings.Contains(r.stdout, "metadata:    unreachable at http://169.254.169.254/opc/v2") {
+	if r.code != 1 || !strings.Contains(r.stdout, "identity:    PROBLEM: no OCI identity configured\n") || !strings.Contains(r.stdout, "metadata:    unreachable at http://169.254.169.254/opc/v2") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 	if len(f.calls()) != 0 {

@@ -176,7 +176,8 @@ func checkCredential(host string, cred ocir.Credential, now time.Time) (string, 
 func explain(image string, err error) error {
 	switch {
 	case errors.Is(err, ocir.ErrNotOCIRHost):
-		return fmt.Errorf("%s is not an OCIR image: %w (the provider config's matchImages send it to this plugin; "+
+		// err names the host and what OCIR hosts look like.
+		return fmt.Errorf("image %s: %w (the provider config's matchImages send it to this plugin; "+
 			"generate them with 'ocir-credential-provider config')", image, err)
 	case errors.Is(err, ocir.ErrNoIdentity):
 		return fmt.Errorf("no credentials for %s: %w (the kubelet runs this plugin with an almost empty "+

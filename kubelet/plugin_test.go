@@ -163,7 +163,7 @@ func TestRunFailsWithEmptyStdout(t *testing.T) {
 		{name: "duplicate field", stdin: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/a/b","image":"iad.ocir.io/c/d"}`, src: &fakeSource{}, wantErr: "duplicate field"},
 		{name: "oversize input", stdin: request(v1, "iad.ocir.io/"+strings.Repeat("a", MaxRequestSize)), src: &fakeSource{}, wantErr: "larger than"},
 		{name: "non-OCIR image", stdin: request(v1, "docker.io/library/nginx"),
-			src: &fakeSource{want: "docker.io/library/nginx", err: &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: "docker.io"}}, wantErr: "not an OCIR image", kind: ocir.ErrNotOCIRHost},
+			src: &fakeSource{want: "docker.io/library/nginx", err: &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: "docker.io"}}, wantErr: "image docker.io/library/nginx: not an OCIR registry host for docker.io", kind: ocir.ErrNotOCIRHost},
 		{name: "no identity", stdin: request(v1, "iad.ocir.io/ns/app"),
 			src: &fakeSource{want: "iad.ocir.io/ns/app", err: &ocir.Error{Kind: ocir.ErrNoIdentity, Registry: "iad.ocir.io"}}, wantErr: "provider config's env", kind: ocir.ErrNoIdentity},
 		{name: "identity broken", stdin: request(v1, "iad.ocir.io/ns/app"),

@@ -90,7 +90,7 @@ func (p *Provider) recognize(serverURL string) (registry.Registry, error) {
 		return reg, nil
 	}
 	return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Registry: host,
-		Err: fmt.Errorf("%s is not an OCIR host name (<region-key>.ocir.io, <region-id>.ocir.io or ocir.<region-id>.oci.<realm-domain>)", host)}
+		Err: errors.New("OCIR hosts are <region-key>.ocir.io, <region-id>.ocir.io or ocir.<region-id>.oci.<realm-domain>")}
 }
 
 // ocirHost recognises a canonical host as OCIR: a host form of a known

@@ -25,10 +25,12 @@ func (p *Provider) configuredRegion() (string, string, error) {
 	}
 	path, _ := p.ociConfigPath("")
 	profile, _ := p.ociProfile()
+	missing := false
 	if path != "" {
 		raw, err := readUserFile(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
+			missing = true
 		case err != nil:
 			return "", "", fmt.Errorf("read OCI config: %w", err)
 		default:
@@ -49,6 +51,9 @@ func (p *Provider) configuredRegion() (string, string, error) {
 	}
 	if path == "" {
 		return "", "", fmt.Errorf("%w: OCI_CLI_REGION is unset and there is no home directory for ~/.oci/config", ErrNoRegion)
+	}
+	if missing {
+		return "", "", fmt.Errorf("%w: OCI_CLI_REGION is unset and %s does not exist: create it with `oci setup config` or `oci session authenticate`", ErrNoRegion, path)
 	}
 	return "", "", fmt.Errorf("%w: OCI_CLI_REGION is unset and profile %s in %s has no region", ErrNoRegion, profile, path)
 }

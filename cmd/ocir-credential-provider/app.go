@@ -330,7 +330,11 @@ func validateCommand(e env) *cli.Command {
 					for _, fe := range ve.Errs {
 						fmt.Fprintf(e.stderr, "%s: %s\n", path, fe.Error())
 					}
-					return fmt.Errorf("%s is not a valid credential provider config (%d problems); the kubelet would not start", path, len(ve.Errs))
+					problems := "1 problem"
+					if len(ve.Errs) != 1 {
+						problems = fmt.Sprintf("%d problems", len(ve.Errs))
+					}
+					return fmt.Errorf("%s is not a valid credential provider config (%s, listed above); the kubelet would not start", path, problems)
 				}
 				return fmt.Errorf("%w; the kubelet would not start", err)
 			}

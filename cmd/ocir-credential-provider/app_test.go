@@ -66,7 +66,7 @@ func TestPluginModeFailuresLeaveStdoutEmpty(t *testing.T) {
 	}{
 		{"empty stdin", "", base, nil, "no CredentialProviderRequest", 1},
 		{"malformed request", "{", base, nil, "invalid CredentialProviderRequest", 1},
-		{"non-OCIR image", req, base, nil, "not an OCIR image", 1},
+		{"non-OCIR image", req, base, nil, "not an OCIR registry host", 1},
 		{"unknown flag", req, base, []string{"--bogus"}, "flag provided but not defined", 2},
 		{"unknown command", req, base, []string{"bogus"}, "unknown command", 2},
 		{"bad OCIR_TIMEOUT", req, with("OCIR_TIMEOUT", "soon"), nil, "OCIR_TIMEOUT", 1},

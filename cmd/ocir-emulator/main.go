@@ -38,7 +38,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "dir", Usage: "directory for env, ca.pem, oci/config and keys (created if missing)", Required: true},
+			&cli.StringFlag{Name: "dir", Usage: "(required) `DIR` for env, ca.pem, oci/config and keys (created if missing)", Required: true},
 			&cli.StringFlag{Name: "region", Value: "us-ashburn-1", Usage: "region of the fake instance (oc1 identifier or key)"},
 			&cli.StringFlag{Name: "oke-host", Usage: "loopback IP on which to serve the OKE proxymux at port 12250, e.g. 127.0.0.2"},
 			&cli.BoolFlag{Name: "verbose", Usage: "log every request to stderr"},

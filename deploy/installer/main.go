@@ -46,7 +46,23 @@ var passEnv = []string{"BIN_DIR", "CONFIG_FILE", "FLAGS_FILE", "FLAGS_VAR", "KUB
 // maxJitter bounds START_JITTER: the pod sits in Init that long.
 const maxJitter = time.Hour
 
+// usage is printed for -h, --help and help, and names what a wrong command
+// line should have been.
+const usage = `usage: ocir-node-installer install|uninstall|pause
+
+  install    stage the plugin, its config and install.sh into the host (HOST_ROOT,
+             default /host) and run install.sh there: the kubelet gets the plugin
+  uninstall  stage and run install.sh uninstall
+  pause      wait for SIGTERM (the DaemonSet's main container)
+
+Environment: START_JITTER (wait a random time up to this long first, e.g. 5m),
+HOST_ROOT, PAYLOAD_DIR, and install.sh's settings: ` + "BIN_DIR, CONFIG_FILE, FLAGS_FILE, FLAGS_VAR,\nKUBELET_UNIT, KUBELET_BIN, KUBELET_VERSION, VERIFY_TIMEOUT, VERIFY_STABLE, HEALTHZ_URL, RETRY_FAILED.\n"
+
 func main() {
+	if isHelp(os.Args[1:]) {
+		fmt.Print(usage)
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "ocir-node-installer: %v\n", err)
 		os.Exit(1)
@@ -55,7 +71,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) != 1 {
-		return errors.New("usage: ocir-node-installer install|uninstall|pause")
+		return errors.New("usage: ocir-node-installer install|uninstall|pause (--help explains them)")
 	}
 	switch args[0] {
 	case "pause":
@@ -65,7 +81,7 @@ func run(args []string) error {
 		return nil
 	case "install", "uninstall":
 	default:
-		return fmt.Errorf("unknown mode %q", args[0])
+		return fmt.Errorf("unknown mode %q; usage: ocir-node-installer install|uninstall|pause (--help explains them)", args[0])
 	}
 	jitter, err := parseJitter(os.Getenv("START_JITTER"))
 	if err != nil {
@@ -91,6 +107,11 @@ func run(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "ocir-node-installer: running %v on the host\n", argv)
 	return syscall.Exec(argv[0], argv, env)
+}
+
+// isHelp reports whether the command line asks for the usage text.
+func isHelp(args []string) bool {
+	return len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help")
 }
 
 // parseJitter reads START_JITTER: empty or 0 for none, a Go duration, or

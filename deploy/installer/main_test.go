@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +103,19 @@ func TestPassEnvCoversTheInstallScriptSettings(t *testing.T) {
 	for _, k := range []string{"VERIFY_STABLE", "HEALTHZ_URL", "KUBELET_VERSION", "RETRY_FAILED"} {
 		if !slices.Contains(passEnv, k) {
 			t.Errorf("%s is not passed to install.sh", k)
+		}
+	}
+}
+
+func TestUsageNamesEveryModeAndInstallSetting(t *testing.T) {
+	for _, want := range append([]string{"install ", "uninstall ", "pause ", "START_JITTER", "HOST_ROOT", "PAYLOAD_DIR"}, passEnv...) {
+		if !strings.Contains(usage, want) {
+			t.Errorf("usage lacks %q:\n%s", want, usage)
+		}
+	}
+	for args, want := range map[string]bool{"--help": true, "-h": true, "help": true, "install": false, "--help install": false} {
+		if got := isHelp(strings.Fields(args)); got != want {
+			t.Errorf("isHelp(%q) = %v, want %v", args, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,9 +28,7 @@ func (d *demo) docker() error {
 	if err != nil {
 		return fmt.Errorf("configure-docker: %v\n%s", err, out)
 	}
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		fmt.Println("   | " + l)
-	}
+	d.quote(out)
 	raw, err := os.ReadFile(filepath.Join(cfgDir, "config.json"))
 	if err != nil {
 		return err
@@ -59,7 +58,38 @@ func (d *demo) docker() error {
 		return fmt.Errorf("the helper was not used (token requests %d→%d)", before, d.e.Count("token"))
 	}
 	d.proved("%s pulled %s; the helper made 1 signed token request, the client exchanged BEARER_TOKEN at the registry's realm", client, digest)
+	return d.doctor()
+}
+
+// doctor shows the command to run when a pull fails: healthy for the seeded
+// repository, and for one without IAM policy the statement to add.
+func (d *demo) doctor() error {
+	d.title("When a pull fails: docker-credential-ocir doctor <registry>/<namespace>/<repo>")
+	helper := filepath.Join(d.bin, "docker-credential-ocir")
+	out, err := exec.Command(helper, "doctor", "iad.ocir.io/demotenancy/hello").CombinedOutput()
+	d.quote(out)
+	if err != nil {
+		return fmt.Errorf("doctor on the seeded repository: %v", err)
+	}
+	d.proved("identity, cache, live token call and pull probe all fine: exit 0")
+
+	const denied = "demotenancy/nopolicy"
+	d.e.DenyRepo(denied) // as OCIR answers when the IAM policy is missing
+	out, err = exec.Command(helper, "doctor", "iad.ocir.io/"+denied).CombinedOutput()
+	d.quote(out)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "Allow ") {
+		return fmt.Errorf("doctor on a repository without policy: %v, want exit 1 and the policy statement", err)
+	}
+	d.proved("a repository the identity may not read: exit 1 and the IAM statement to add")
 	return nil
+}
+
+// quote prints a command's output indented under the step.
+func (d *demo) quote(out []byte) {
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		fmt.Println("   | " + l)
+	}
 }
 
 // pullDigest pulls ref with the first real client found (crane, as built by

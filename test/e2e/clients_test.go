@@ -46,13 +46,13 @@ func TestSkopeoInspectsAndCopiesWithTheHelper(t *testing.T) {
 	h.configureDocker()
 	policy := h.containersEnv()
 
-	out := h.mustRun(skopeo, "inspect", "docker://"+hostShort+"/"+seedRepo+":latest")
+	out := h.mustRunContained(skopeo, "inspect", "docker://"+hostShort+"/"+seedRepo+":latest")
 	var inspect struct{ Digest string }
 	if err := json.Unmarshal([]byte(out), &inspect); err != nil || inspect.Digest != h.emu.SeedDigest() {
 		t.Fatalf("inspect: digest %q (%v), want %s\n%s", inspect.Digest, err, h.emu.SeedDigest(), out)
 	}
 	dest := hostDomain + "/demotenancy/copied-by-skopeo:e2e"
-	h.mustRun(skopeo, "--policy", policy, "copy", "docker://"+hostShort+"/"+seedRepo+":latest", "docker://"+dest)
+	h.mustRunContained(skopeo, "--policy", policy, "copy", "docker://"+hostShort+"/"+seedRepo+":latest", "docker://"+dest)
 	if got := h.remoteDigest(dest); got != h.emu.SeedDigest() {
 		t.Errorf("copied image has digest %s, want %s", got, h.emu.SeedDigest())
 	}
@@ -74,8 +74,8 @@ func TestPodmanPullsWithTheHelperFromContainersAuthJSON(t *testing.T) {
 	}
 	policy := h.containersEnv()
 
-	h.mustRun(podman, "pull", "--signature-policy", policy, hostShort+"/"+seedRepo+":latest")
-	out := h.mustRun(podman, "image", "inspect", "--format", "{{.Digest}}", hostShort+"/"+seedRepo+":latest")
+	h.mustRunContained(podman, "pull", "--signature-policy", policy, hostShort+"/"+seedRepo+":latest")
+	out := h.mustRunContained(podman, "image", "inspect", "--format", "{{.Digest}}", hostShort+"/"+seedRepo+":latest")
 	if got := strings.TrimSpace(out); got != h.emu.SeedDigest() {
 		t.Errorf("pulled digest %s, want %s", got, h.emu.SeedDigest())
 	}
@@ -98,8 +98,8 @@ func TestBuildahBuildsFromAndPushesToOCIRWithTheHelper(t *testing.T) {
 		}
 	}
 	image := hostDomain + "/demotenancy/built-by-buildah:e2e"
-	h.mustRun(buildah, "bud", "--signature-policy", policy, "--isolation", "chroot", "-t", image, ctxDir)
-	h.mustRun(buildah, "push", "--signature-policy", policy, image)
+	h.mustRunContained(buildah, "bud", "--signature-policy", policy, "--isolation", "chroot", "-t", image, ctxDir)
+	h.mustRunContained(buildah, "push", "--signature-policy", policy, image)
 	if d := h.remoteDigest(image); !strings.HasPrefix(d, "sha256:") {
 		t.Errorf("pushed image has digest %q", d)
 	}

@@ -6,7 +6,8 @@
 // which the OCI emulator (package test/emulator) serves through its
 // HTTPS proxy.
 //
-// Clients are found in $OCIR_E2E_BIN, then <repo>/.tmp/e2e-bin (where
-// install-clients.sh puts crane and nerdctl by default), then PATH. A
-// missing client skips its test, loudly; with CI=true it fails it.
+// Clients are found in $OCIR_E2E_BIN, then <repo>/.tmp/tools/bin (where
+// `make tools`, i.e. install-clients.sh, puts crane, nerdctl and a docker
+// CLI it had to install), then PATH. A missing client skips its test —
+// `make test` lists the skips at the end — and with CI=true fails it.
 package e2e

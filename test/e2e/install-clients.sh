@@ -3,49 +3,62 @@
 #
 #   test/e2e/install-clients.sh [BIN_DIR]
 #
-# - Debian packages: skopeo, podman, buildah, containerd (and the docker CLI
-#   from docker.io if no docker command exists). Only missing commands are
-#   installed; apt-get update runs only when something is missing.
+# - Debian packages: skopeo, podman, buildah, containerd — only those whose
+#   command is missing (nothing present is upgraded), through .ci/apt-ensure:
+#   root, or sudo, or one line saying what to install; the services they
+#   ship are left disabled and stopped.
+# - The docker CLI, if no docker command exists: only the CLI, taken out of
+#   Debian's docker.io package into BIN_DIR (Debian 12 has no separate
+#   docker-cli package; docker.io would also install and start dockerd,
+#   containerd and runc, which the tests never use).
 # - crane at the go-containerregistry version pinned in go.mod, and nerdctl
 #   v1.7.7 (the last line buildable from the Go module proxy), built with
-#   the Go toolchain into BIN_DIR (default: <repo>/.tmp/e2e-bin, where the
-#   tests look first; OCIR_E2E_BIN overrides both). Rebuilt only when the
-#   binary there does not report the pinned version.
+#   the Go toolchain into BIN_DIR. Rebuilt only when the binary there does
+#   not report the pinned version.
 #
-# Idempotent; needs root for apt-get (skipped with a warning otherwise).
+# BIN_DIR defaults to <repo>/.tmp/tools/bin (what `make tools` uses, and
+# where the tests look first; OCIR_E2E_BIN overrides both).
+#
+# Idempotent.
 set -eu
 
 NERDCTL_VERSION=v1.7.7
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-bin_dir=${1:-${OCIR_E2E_BIN:-$repo/.tmp/e2e-bin}}
+bin_dir=${1:-${OCIR_E2E_BIN:-$repo/.tmp/tools/bin}}
 mkdir -p "$bin_dir"
 bin_dir=$(cd "$bin_dir" && pwd)
 
 log() { printf 'install-clients: %s\n' "$*" >&2; }
 
 # --- Debian packages -------------------------------------------------------
-missing=""
-for pair in skopeo:skopeo podman:podman buildah:buildah containerd:containerd docker:docker.io; do
-	cmd=${pair%%:*}
-	pkg=${pair#*:}
-	if ! command -v "$cmd" >/dev/null 2>&1; then
-		missing="$missing $pkg"
-	fi
-done
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		log "not root: cannot install$missing"
-	else
-		log "installing$missing"
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get update -qq
-		# shellcheck disable=SC2086 # word splitting of the package list is intended
-		apt-get install -y -qq $missing >/dev/null
-	fi
+"$repo/.ci/apt-ensure" skopeo:skopeo podman:podman buildah:buildah containerd:containerd
+
+# --- docker CLI ------------------------------------------------------------
+if PATH="$bin_dir:$PATH" command -v docker >/dev/null 2>&1; then
+	log "docker CLI: $(PATH="$bin_dir:$PATH" command -v docker)"
 else
-	log "skopeo, podman, buildah, containerd and docker are installed"
+	log "docker CLI: extracting /usr/bin/docker from Debian's docker.io package into $bin_dir"
+	scratch_d=$(mktemp -d)
+	if ! apt-cache show docker.io >/dev/null 2>&1; then
+		if [ "$(id -u)" -eq 0 ]; then
+			apt-get update -qq
+		elif command -v sudo >/dev/null 2>&1; then
+			sudo apt-get update -qq
+		else
+			log "no package lists and not root; as root run: apt-get update"
+			exit 1
+		fi
+	fi
+	sandbox=
+	[ "$(id -u)" -ne 0 ] || sandbox="-o APT::Sandbox::User=root" # root: no _apt user needed for a download
+	# shellcheck disable=SC2086 # empty or one option
+	(cd "$scratch_d" && apt-get download -qq $sandbox docker.io)
+	dpkg-deb --fsys-tarfile "$scratch_d"/docker.io_*.deb | tar -x -C "$scratch_d" ./usr/bin/docker
+	install -m 0755 "$scratch_d/usr/bin/docker" "$bin_dir/docker"
+	rm -rf "$scratch_d"
+	log "docker CLI $("$bin_dir/docker" --version)"
 fi
 
 # --- Go-built clients -------------------------------------------------------
@@ -90,4 +103,4 @@ else
 	rm -rf "$scratch_n"
 fi
 
-log "clients ready; crane and nerdctl in $bin_dir"
+log "clients ready in $bin_dir"

@@ -99,15 +99,19 @@ func (e *Emulator) controlHandler() http.Handler {
 		e.SetTokenTTL(d)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	mux.HandleFunc("POST /deny", func(w http.ResponseWriter, r *http.Request) {
-		repo := strings.Trim(r.URL.Query().Get("repo"), "/")
-		if repo == "" || !strings.Contains(repo, "/") {
-			http.Error(w, "repo must be <namespace>/<repository>", http.StatusBadRequest)
-			return
-		}
-		e.DenyRepo(repo)
-		w.WriteHeader(http.StatusNoContent)
-	})
+	// POST denies a repository, DELETE allows it again (the undo, without
+	// a restart).
+	for method, apply := range map[string]func(string){"POST": e.DenyRepo, "DELETE": e.AllowRepo} {
+		mux.HandleFunc(method+" /deny", func(w http.ResponseWriter, r *http.Request) {
+			repo := strings.Trim(r.URL.Query().Get("repo"), "/")
+			if repo == "" || !strings.Contains(repo, "/") {
+				http.Error(w, "repo must be <namespace>/<repository>", http.StatusBadRequest)
+				return
+			}
+			apply(repo)
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
 	e.wifControl(mux)
 	return mux
 }

@@ -125,9 +125,23 @@ func TestControlAPI(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, tokenURL("iad.ocir.io")+"?service=iad.ocir.io&scope=repository:demotenancy/hello:pull", nil)
 	req.SetBasicAuth("BEARER_TOKEN", tok)
 	_, regBody := do(t, client, req)
-	req, _ = http.NewRequest(http.MethodGet, "https://iad.ocir.io/v2/demotenancy/hello/manifests/latest", nil)
-	req.Header.Set("Authorization", "Bearer "+decodeToken(t, regBody).Token)
-	if resp, body := do(t, client, req); resp.StatusCode != 403 || !strings.Contains(string(body), "DENIED") {
+	manifest := func() *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, "https://iad.ocir.io/v2/demotenancy/hello/manifests/latest", nil)
+		req.Header.Set("Authorization", "Bearer "+decodeToken(t, regBody).Token)
+		return req
+	}
+	if resp, body := do(t, client, manifest()); resp.StatusCode != 403 || !strings.Contains(string(body), "DENIED") {
 		t.Errorf("denied repo: %d %s, want 403 DENIED", resp.StatusCode, body)
+	}
+
+	// Undo the deny.
+	if code, _ := call("DELETE", "/deny?repo=", ""); code != 400 {
+		t.Errorf("empty undeny: %d, want 400", code)
+	}
+	if code, _ := call("DELETE", "/deny?repo=demotenancy/hello", ""); code != 204 {
+		t.Fatal("DELETE /deny failed")
+	}
+	if resp, body := do(t, client, manifest()); resp.StatusCode != 200 {
+		t.Errorf("after DELETE /deny: %d %s, want 200", resp.StatusCode, body)
 	}
 }

@@ -465,6 +465,13 @@ func (e *Emulator) DenyRepo(repo string) {
 	e.denied[strings.Trim(repo, "/")] = true
 }
 
+// AllowRepo undoes DenyRepo.
+func (e *Emulator) AllowRepo(repo string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.denied, strings.Trim(repo, "/"))
+}
+
 func (e *Emulator) isDenied(repo string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -36,7 +36,8 @@ func run() error {
 		return err
 	}
 
-	step := func(format string, args ...any) { fmt.Printf("kubelet demo: "+format+"\n", args...) }
+	// The same "   ✓ what it proved" lines as the rest of `make demo`.
+	step := func(format string, args ...any) { fmt.Printf("   ✓ "+format+"\n", args...) }
 	h, err := kubelet.Start(dir, *pluginBin, []kubelet.Provider{{Name: "ocir-credential-provider", Region: "iad"}}, kubelet.Options{})
 	if err != nil {
 		return err
