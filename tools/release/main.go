@@ -59,7 +59,7 @@ type config struct {
 	repo, out      string // repository root, output directory (absolute)
 	version        string // as linked into the binaries: v1.2.3, or a git describe
 	commit         string
-	tags           string // build tags, as make build uses them
+	tags           string    // build tags, as make build uses them
 	epoch          time.Time // SOURCE_DATE_EPOCH: every timestamp in every artifact
 	platforms      []platform
 	formats        map[string]bool // artifact kinds to build, see allFormats
