@@ -24,6 +24,9 @@ const (
 	idcsTokenPath = "/oauth2/v1/token"
 	idcsSuffix    = ".identity.oraclecloud.com"
 	endpointIDCS  = "idcs"
+	// counterIDCSIssued counts exchanges the fake domain answered with a
+	// session token (endpointIDCS counts every request).
+	counterIDCSIssued = "idcs-issued"
 
 	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 	tokenTypeUPST      = "urn:oci:token-type:oci-upst"
@@ -214,6 +217,7 @@ func (e *Emulator) serveIDCS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	e.count(counterIDCSIssued, r.Host)
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
 }
 

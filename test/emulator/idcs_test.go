@@ -198,11 +198,15 @@ func TestActionsEndpointNeedsTheRequestToken(t *testing.T) {
 }
 
 // TestSDKTokenExchangeClientAgreesWithTheFakeDomain checks the fake domain
-// against the wire format of the pinned SDK's own exchange client. That
-// client sometimes cancels its context before reading the answer (SPEC §4),
-// so a few attempts are allowed; one success proves the format. The SDK's
-// client reads HTTPS_PROXY through Go's process-wide cache, so it runs in a
-// fresh copy of the test binary whose environment points at this emulator.
+// against the wire format of the pinned SDK's own exchange client: every
+// exchange request the SDK sends must be accepted and answered with a
+// session token. That client often cancels its context before reading the
+// answer (SPEC §4: "failed to unmarshal response: context canceled"), which
+// is why the product sends the exchange itself; so a signed OCIR call with
+// the SDK's session is checked when the SDK manages to read an answer, and
+// the SDK's known defect is the only failure tolerated. The SDK's client
+// reads HTTPS_PROXY through Go's process-wide cache, so it runs in a fresh
+// copy of the test binary whose environment points at this emulator.
 func TestSDKTokenExchangeClientAgreesWithTheFakeDomain(t *testing.T) {
 	if os.Getenv(sdkExchangeChild) != "" {
 		sdkExchangeInChild(t)
@@ -222,11 +226,21 @@ func TestSDKTokenExchangeClientAgreesWithTheFakeDomain(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the SDK's exchange failed: %v\n%s", err, out)
 	}
-	issued := e.IssuedTokens()
-	if len(issued) == 0 || issued[len(issued)-1].Kind != emulator.KindWorkloadIdentityFederation {
-		t.Errorf("no OCIR token was issued to a federated session: %+v\n%s", issued, out)
+	requests, issued := e.Count("idcs"), e.Count("idcs-issued")
+	if requests == 0 || issued != requests {
+		t.Errorf("the fake domain answered %d of the SDK's %d exchange requests with a session token; want all of them\n%s", issued, requests, out)
+	}
+	if strings.Contains(string(out), sdkReachedOCIR) {
+		tokens := e.IssuedTokens()
+		if len(tokens) == 0 || tokens[len(tokens)-1].Kind != emulator.KindWorkloadIdentityFederation {
+			t.Errorf("no OCIR token was issued to a federated session: %+v\n%s", tokens, out)
+		}
 	}
 }
+
+// sdkReachedOCIR is what the child prints when a call signed with the SDK's
+// session got an OCIR token.
+const sdkReachedOCIR = "SDK-SESSION-GOT-OCIR-TOKEN"
 
 const sdkExchangeChild = "OCIR_TEST_SDK_EXCHANGE_CHILD"
 
@@ -244,7 +258,7 @@ func sdkExchangeInChild(t *testing.T) {
 	client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
 		Proxy: http.ProxyURL(proxy), TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	var errs []string
-	for range 5 {
+	for range 10 {
 		cp, err := auth.TokenExchangeConfigurationProviderFromToken(os.Getenv("WIF_SUBJECT"), auth.TokenExchangeBuilder{
 			DomainUrl: os.Getenv("WIF_DOMAIN"), ClientId: os.Getenv("WIF_CLIENT"), ClientSecret: os.Getenv("WIF_SECRET"),
 			Region: "us-ashburn-1", RequestedTokenType: "urn:oci:token-type:oci-upst", SubjectTokenType: "jwt",
@@ -255,14 +269,18 @@ func sdkExchangeInChild(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, tokenURL("iad.ocir.io"), nil)
 		req.Header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 		if err := common.DefaultRequestSigner(cp).Sign(req); err != nil {
-			errs = append(errs, err.Error()) // the SDK's exchange failed; try again
+			if !strings.Contains(err.Error(), "failed to unmarshal response: context canceled") {
+				t.Fatalf("the SDK's exchange failed other than by its known early cancel: %v", err)
+			}
+			errs = append(errs, err.Error()) // the SDK's known defect; try again
 			continue
 		}
 		resp, body := do(t, client, req)
-		if resp.StatusCode == http.StatusOK {
-			return
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("OCIR refused the call signed with the SDK's session: HTTP %d %s", resp.StatusCode, body)
 		}
-		errs = append(errs, fmt.Sprintf("HTTP %d %s", resp.StatusCode, body))
+		fmt.Println(sdkReachedOCIR)
+		return
 	}
-	t.Fatalf("the SDK's exchange never led to a token: %s", strings.Join(errs, "; "))
+	t.Logf("the SDK never read an answer (its known early cancel, %d times); the parent checks the requests were accepted", len(errs))
 }
