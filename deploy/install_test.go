@@ -173,16 +173,11 @@ func (n *node) setPayload(version string, configArgs []string) {
 	}
 }
 
-// run runs install.sh with dash or whatever /bin/sh is, as on a node. The
-// restarted kubelet must stay up VERIFY_STABLE=0 seconds unless a test
-// asks for more; its healthz is not asked.
-func (n *node) run(mode string, env ...string) (string, error) {
-	n.t.Helper()
-	cmd := exec.Command("/bin/sh", "install.sh", mode)
-	cmd.Env = append(append([]string{
-		"PATH=" + os.Getenv("PATH"),
+// hostEnv points install.sh at this fake node (root, systemctl, /proc,
+// kubelet log and unit), plus the test's extra variables.
+func (n *node) hostEnv() []string {
+	return append([]string{
 		"HOST_ROOT=" + n.root,
-		"PAYLOAD_DIR=" + n.payload,
 		"SYSTEMCTL=" + filepath.Join(n.dir, "systemctl"),
 		"PROC=" + n.proc,
 		"VERIFY_TIMEOUT=3",
@@ -192,7 +187,16 @@ func (n *node) run(mode string, env ...string) (string, error) {
 		"FAKE_UNIT=" + n.unit,
 		"FAKE_ROOT=" + n.root,
 		"FAKE_STATE=" + n.dir,
-	}, n.extraEnv...), env...)
+	}, n.extraEnv...)
+}
+
+// run runs install.sh with dash or whatever /bin/sh is, as on a node. The
+// restarted kubelet must stay up VERIFY_STABLE=0 seconds unless a test
+// asks for more; its healthz is not asked.
+func (n *node) run(mode string, env ...string) (string, error) {
+	n.t.Helper()
+	cmd := exec.Command("/bin/sh", "install.sh", mode)
+	cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "PAYLOAD_DIR=" + n.payload}, n.hostEnv()...), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

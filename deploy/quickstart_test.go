@@ -82,17 +82,7 @@ func TestReadmeKubernetesQuickStart(t *testing.T) {
 	cmd.Env = append([]string{
 		"PATH=" + stubs + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"TMPDIR=" + t.TempDir(),
-		"HOST_ROOT=" + n.root,
-		"SYSTEMCTL=" + filepath.Join(n.dir, "systemctl"),
-		"PROC=" + n.proc,
-		"VERIFY_TIMEOUT=3",
-		"VERIFY_STABLE=0",
-		"HEALTHZ_URL=",
-		"FAKE_LOG=" + n.log,
-		"FAKE_UNIT=" + n.unit,
-		"FAKE_ROOT=" + n.root,
-		"FAKE_STATE=" + n.dir,
-	}, n.extraEnv...)
+	}, n.hostEnv()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the quick start failed: %v\n%s", err, out)
