@@ -328,7 +328,31 @@ func (h *harness) mustRunContained(bin string, args ...string) string {
 	if err != nil {
 		h.t.Fatalf("unshare (util-linux) is needed to keep %s's system state off the host: %v", filepath.Base(bin), err)
 	}
+	if !rootIsMountPoint() {
+		// A plain chroot: the private propagation unshare sets needs "/"
+		// to be a mount point, and without it the scratch mounts could
+		// propagate to the host. A container's root always is one.
+		h.t.Fatalf("%s: the root directory is not a mount point (a plain chroot?), so its rootful state cannot be kept off the host; "+
+			"run the tests in a container, or bind-mount the root onto itself before chroot", filepath.Base(bin))
+	}
 	return h.mustRun(unshare, append([]string{"--mount", "--propagation", "private", "sh", "-c", rootfulScratch, bin}, args...)...)
+}
+
+// rootIsMountPoint reports whether "/" is a mount point of this process's
+// mount namespace. In a chroot whose directory is not one, the kernel
+// leaves the enclosing mount out of /proc/self/mountinfo, so no entry has
+// "/" as its mount point (the fifth field).
+func rootIsMountPoint() bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true // no procfs to ask: let unshare report what it finds
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == "/" {
+			return true
+		}
+	}
+	return false
 }
 
 // exitCodeOf is the exit code of a finished command (-1 if it did not run).
