@@ -31,8 +31,8 @@ update-ca-certificates >/dev/null 2>&1 || true
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends make git ca-certificates >/dev/null
 make demo
-sed "/^make test$/d" .ci/run > /tmp/run-install-only
-bash /tmp/run-install-only
+sed "/^make test$/d" .ci/run > .ci/run-install-only
+bash .ci/run-install-only; rm .ci/run-install-only
 go mod download
 (cd test/kubelet && go mod download && go mod download -modfile=go.1.34.mod \
   && go list -mod=mod -deps -test ./... >/dev/null && go list -mod=mod -modfile=go.1.34.mod -deps -test ./... >/dev/null)
