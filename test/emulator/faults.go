@@ -126,7 +126,7 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, endpoint 
 		case <-r.Context().Done():
 		case <-e.closing:
 		}
-		return true
+		abortWithoutAnswer()
 	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
@@ -134,9 +134,9 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, endpoint 
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return true
+			abortWithoutAnswer()
 		case <-e.closing:
-			return true
+			abortWithoutAnswer()
 		}
 	}
 	for k, v := range f.Header {
@@ -206,4 +206,12 @@ func registryCodeFor(status int) string {
 	default:
 		return "UNKNOWN"
 	}
+}
+
+// abortWithoutAnswer ends a held request with no response at all. A handler
+// that merely returned would make net/http answer an empty 200, which a
+// client still waiting (the emulator closing under it) reads as a success
+// with an empty body instead of the dropped connection the fault stands for.
+func abortWithoutAnswer() {
+	panic(http.ErrAbortHandler)
 }

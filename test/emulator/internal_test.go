@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,8 +18,11 @@ func TestHangReturnsAsSoonAsTheRequestContextEnds(t *testing.T) {
 	e.AddFault(Fault{Endpoint: endpointToken, Hang: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	req := httptest.NewRequest(http.MethodGet, "https://iad.ocir.io"+tokenPath, nil).WithContext(ctx)
-	done := make(chan bool, 1)
-	go func() { done <- e.injectFault(httptest.NewRecorder(), req, endpointToken) }()
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		e.injectFault(httptest.NewRecorder(), req, endpointToken)
+	}()
 	select {
 	case <-done:
 		t.Fatal("hang fault returned before the client went away")
@@ -25,12 +30,34 @@ func TestHangReturnsAsSoonAsTheRequestContextEnds(t *testing.T) {
 	}
 	cancel()
 	select {
-	case handled := <-done:
-		if !handled {
-			t.Error("injectFault reported the hung request as not handled")
+	case v := <-done:
+		if v != http.ErrAbortHandler {
+			t.Errorf("hung request ended with %v, want the handler aborted (no answer at all)", v)
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("hang fault not released 2s after the client went away")
+	}
+}
+
+// An abandoned held request must not be answered: a handler that returns
+// normally would make net/http send an empty 200, which a client that is
+// still reading takes for a successful, empty answer.
+func TestAHeldRequestEndsWithNoAnswerWhenTheEmulatorCloses(t *testing.T) {
+	e := &Emulator{closing: make(chan struct{})}
+	e.AddFault(Fault{Endpoint: endpointToken, Hang: true})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !e.injectFault(w, r, endpointToken) {
+			_, _ = w.Write([]byte("not held"))
+		}
+	}))
+	defer srv.Close()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	time.AfterFunc(50*time.Millisecond, func() { close(e.closing) })
+	resp, err := srv.Client().Get(srv.URL + tokenPath)
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		t.Fatalf("held request was answered when the emulator closed: %d %q", resp.StatusCode, body)
 	}
 }
 
@@ -42,9 +69,14 @@ func TestDelayIsCutShortWhenTheClientGoesAway(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "https://iad.ocir.io"+tokenPath, nil).WithContext(ctx)
 	rec := httptest.NewRecorder()
 	start := time.Now()
-	if !e.injectFault(rec, req, endpointToken) {
-		t.Error("not handled")
-	}
+	func() {
+		defer func() {
+			if v := recover(); v != http.ErrAbortHandler {
+				t.Errorf("abandoned delayed request ended with %v, want the handler aborted", v)
+			}
+		}()
+		e.injectFault(rec, req, endpointToken)
+	}()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("delay not cut short: %s", d)
 	}
