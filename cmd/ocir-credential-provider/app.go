@@ -13,6 +13,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
@@ -233,8 +234,8 @@ func configCommand(e env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "realm", Usage: "comma-separated `REALMS` (oc1,oc2,… or all)"},
 			&cli.StringFlag{Name: "regions", Usage: "comma-separated `REGIONS` (iad,us-phoenix-1,…) to narrow matchImages to their hosts"},
-			&cli.DurationFlag{Name: "default-cache-duration", Value: kubelet.DefaultCacheDurationValue, Usage: "defaultCacheDuration of the provider"},
-			&cli.StringFlag{Name: "name", Value: kubelet.DefaultProviderName, Usage: "provider `NAME` (the executable's name in the kubelet's bin dir)"},
+			&cli.DurationFlag{Name: "default-cache-duration", Value: providerconfig.DefaultCacheDurationValue, Usage: "defaultCacheDuration of the provider"},
+			&cli.StringFlag{Name: "name", Value: providerconfig.DefaultProviderName, Usage: "provider `NAME` (the executable's name in the kubelet's bin dir)"},
 			&cli.StringFlag{Name: "api-version", Value: "v1", Usage: "CredentialProviderRequest `VERSION`: v1 (kubelet 1.26+), v1beta1 or v1alpha1"},
 			&cli.BoolFlag{Name: "verify-pull", Usage: "pass --verify-pull to the plugin"},
 			&cli.StringSliceFlag{Name: "env", Usage: "`NAME=VALUE` for the plugin's environment (repeatable), e.g. OCI_CLI_AUTH=instance_principal"},
@@ -253,7 +254,7 @@ func configCommand(e env) *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := kubelet.GenerateOptions{
+			o := providerconfig.GenerateOptions{
 				Table:                  table,
 				Name:                   c.String("name"),
 				Realms:                 splitList(c.String("realm")),
@@ -272,12 +273,12 @@ func configCommand(e env) *cli.Command {
 				if !ok {
 					return fmt.Errorf("--env %q: want NAME=VALUE", kv)
 				}
-				o.Env = append(o.Env, kubelet.EnvVar{Name: k, Value: v})
+				o.Env = append(o.Env, providerconfig.EnvVar{Name: k, Value: v})
 			}
 			if c.IsSet("default-cache-duration") && o.DefaultCacheDuration <= 0 {
 				return errors.New("--default-cache-duration must be positive")
 			}
-			out, err := kubelet.GenerateConfig(o)
+			out, err := providerconfig.GenerateConfig(o)
 			if err != nil {
 				return err
 			}
@@ -315,17 +316,17 @@ func validateCommand(e env) *cli.Command {
 				return usagef("validate-config needs exactly one FILE or DIR")
 			}
 			path := c.Args().First()
-			cfg, err := kubelet.ValidateConfigPath(path, kubelet.ValidateOptions{
+			cfg, err := providerconfig.ValidateConfigPath(path, providerconfig.ValidateOptions{
 				BinDir:                 c.String("bin-dir"),
 				NoServiceAccountTokens: c.Bool("no-service-account-tokens"),
 			})
 			if cfg != nil {
-				for _, w := range kubelet.Warnings(cfg) {
+				for _, w := range providerconfig.Warnings(cfg) {
 					fmt.Fprintf(e.stderr, "%s: warning: %s\n", name, w)
 				}
 			}
 			if err != nil {
-				var ve *kubelet.ValidationError
+				var ve *providerconfig.ValidationError
 				if errors.As(err, &ve) {
 					for _, fe := range ve.Errs {
 						fmt.Fprintf(e.stderr, "%s: %s\n", path, fe.Error())
