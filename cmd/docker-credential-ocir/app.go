@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"context"
@@ -12,21 +12,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
+
 	"github.com/docker/docker-credential-helpers/credentials"
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// ModulePath is printed by the version command.
-const ModulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
-
-// Provider is everything the commands need from the token provider.
-// *ocir.Provider satisfies it.
-type Provider interface {
-	Source
+// core is everything the commands need from the token provider: the
+// protocol's helper.Source and what doctor, token and cache add.
+// *ocir.Provider satisfies it; tests use a strict fake.
+type core interface {
+	helper.Source
 	// Explain resolves the identity for serverURL without fetching a token.
 	Explain(ctx context.Context, serverURL string) (ocir.Explanation, error)
 	// Clear removes every cached token.
@@ -36,15 +37,14 @@ type Provider interface {
 	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
 }
 
-var _ Provider = (*ocir.Provider)(nil)
+var _ core = (*ocir.Provider)(nil)
 
-// ProviderSettings is what a Provider is built from.
-type ProviderSettings struct {
+// providerSettings is what the core is built from.
+type providerSettings struct {
 	Settings config.Settings
 	Config   *config.File
 	Logger   *slog.Logger
 	Getenv   func(string) string
-	Version  string // for the User-Agent of token requests
 }
 
 // Env is everything the program touches outside itself, so that tests run
@@ -60,20 +60,26 @@ type Env struct {
 	Version string // as printed; main passes cmd/internal/version.Resolve's
 	Commit  string
 
-	// NewProvider builds the token provider; nil means ocir.New.
-	NewProvider func(ProviderSettings) (Provider, error)
+	// NewProvider builds the token provider; nil means
+	// cmdline.Program.NewProvider (an *ocir.Provider).
+	NewProvider func(providerSettings) (core, error)
 	// LookPath finds a program on PATH; nil means exec.LookPath.
 	LookPath func(string) (string, error)
 	// Now replaces time.Now, for tests.
 	Now func() time.Time
 }
 
-// OSEnv returns the Env of the running process.
-func OSEnv(ctx context.Context, version, commit string) Env {
+// osEnv returns the Env of the running process.
+func osEnv(ctx context.Context, version, commit string) Env {
 	return Env{
 		Args: os.Args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Getenv: os.Getenv, Context: ctx, Version: version, Commit: commit,
 	}
+}
+
+// program is this binary as the shared command-line code names it.
+func (e *Env) program() cmdline.Program {
+	return cmdline.Program{Name: helper.ProgramName, Version: e.Version, Commit: e.Commit}
 }
 
 func (e *Env) fill() {
@@ -93,7 +99,14 @@ func (e *Env) fill() {
 		e.Context = context.Background()
 	}
 	if e.NewProvider == nil {
-		e.NewProvider = newOCIRProvider
+		prog := e.program()
+		e.NewProvider = func(ps providerSettings) (core, error) {
+			p, err := prog.NewProvider(ps.Settings, ps.Config, ps.Logger, ps.Getenv)
+			if err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
 	}
 	if e.LookPath == nil {
 		e.LookPath = exec.LookPath
@@ -103,55 +116,14 @@ func (e *Env) fill() {
 	}
 }
 
-// newOCIRProvider builds the Provider as ocir.NewFromEnv does (one source
-// of truth for the environment contract), with the config file setup has
-// already loaded and the logger before already made.
-func newOCIRProvider(ps ProviderSettings) (Provider, error) {
-	p, err := ocir.NewFromSettings(ps.Settings,
-		ocir.WithConfig(ps.Config),
-		ocir.WithLogger(ps.Logger),
-		ocir.WithGetenv(ps.Getenv),
-		ocir.WithUserAgent(ProgramName+"/"+ps.Version),
-	)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// VersionLine is what version, -v and --version print.
-func VersionLine(version string) string {
-	return fmt.Sprintf("%s (%s) %s", ProgramName, ModulePath, version)
-}
-
-// usageError marks a bad command line or environment value: exit code 2.
-type usageError struct{ err error }
-
-// Error returns the underlying message.
-func (u usageError) Error() string { return u.err.Error() }
-
-// Unwrap exposes the underlying error.
-func (u usageError) Unwrap() error { return u.err }
-
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
-}
-
-// exitCode ends a command with a code after it has printed everything it
-// wanted to print.
-type exitCode int
-
-// Error describes the code; it is never printed.
-func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// Main runs the program and returns its exit code.
-func Main(env Env) int {
+// run runs the program and returns its exit code.
+func run(env Env) int {
 	env.fill()
 	a := &app{env: env}
 	cliApp := a.cliApp()
 	args := env.Args
 	if len(args) == 0 {
-		args = []string{ProgramName}
+		args = []string{helper.ProgramName}
 	}
 	err := cliApp.RunContext(env.Context, args)
 	if a.logCloser != nil {
@@ -161,20 +133,20 @@ func Main(env Env) int {
 }
 
 func (a *app) exit(err error) int {
-	var code exitCode
-	var usage usageError
+	var code cmdline.ExitCode
+	var usage cmdline.UsageError
 	switch {
 	case err == nil:
-		return ExitOK
+		return cmdline.ExitOK
 	case errors.As(err, &code):
 		return int(code)
 	case errors.As(err, &usage):
-		fmt.Fprintf(a.env.Stderr, "%s: %s\n", ProgramName, err)
-		fmt.Fprintf(a.env.Stderr, "Run '%s --help' for usage.\n", ProgramName)
-		return ExitUsage
+		fmt.Fprintf(a.env.Stderr, "%s: %s\n", helper.ProgramName, err)
+		fmt.Fprintf(a.env.Stderr, "Run '%s --help' for usage.\n", helper.ProgramName)
+		return cmdline.ExitUsage
 	}
-	fmt.Fprintf(a.env.Stderr, "%s: %s\n", ProgramName, err)
-	return ExitFailure
+	fmt.Fprintf(a.env.Stderr, "%s: %s\n", helper.ProgramName, err)
+	return cmdline.ExitFailure
 }
 
 // app holds the state of one run.
@@ -182,7 +154,7 @@ type app struct {
 	env Env
 
 	settings  config.Settings
-	onError   OnError
+	onError   helper.OnError
 	log       *slog.Logger
 	logCloser io.Closer
 	setupErr  error // a usage error in the environment or flags
@@ -198,16 +170,15 @@ var globalFlags = []cli.Flag{
 	&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)", DefaultText: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
 	&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", DefaultText: "~/.config/ocir-credential-helper/config.yaml if it exists"},
 	&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", DefaultText: "error"},
-	&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true},
+	cmdline.VersionFlag(),
 }
 
 func (a *app) cliApp() *cli.App {
-	onUsage := func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
 	app := &cli.App{
-		Name:      ProgramName,
-		HelpName:  ProgramName,
+		Name:      helper.ProgramName,
+		HelpName:  helper.ProgramName,
 		Usage:     "OCIR credentials for docker, podman, skopeo, buildah, crane and nerdctl, from your OCI identity",
-		UsageText: ProgramName + " [global options] command [arguments]",
+		UsageText: helper.ProgramName + " [global options] command [arguments]",
 		Description: "Put {\"credHelpers\": {\"iad.ocir.io\": \"ocir\"}} in ~/.docker/config.json (see configure-docker) and\n" +
 			"every client asks this program for a short-lived OCIR token instead of storing a password.\n\n" +
 			// The VERSION section is hidden with HideVersion; say it here.
@@ -218,7 +189,7 @@ func (a *app) cliApp() *cli.App {
 		Writer:          a.env.Stdout,
 		ErrWriter:       a.env.Stderr,
 		Reader:          a.env.Stdin,
-		OnUsageError:    onUsage,
+		OnUsageError:    cmdline.OnUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		Before:          a.before,
 		Action:          a.root,
@@ -235,17 +206,8 @@ func (a *app) cliApp() *cli.App {
 			a.cacheCommand(),
 		},
 	}
-	for _, c := range app.Commands {
-		setUsageHandler(c, onUsage)
-	}
+	cmdline.SetUsageHandler(app.Commands)
 	return app
-}
-
-func setUsageHandler(c *cli.Command, h cli.OnUsageErrorFunc) {
-	c.OnUsageError = h
-	for _, s := range c.Subcommands {
-		setUsageHandler(s, h)
-	}
 }
 
 // before resolves settings from the environment and flags. It never fails
@@ -253,52 +215,19 @@ func setUsageHandler(c *cli.Command, h cli.OnUsageErrorFunc) {
 // commands on stderr, so each command looks at setupErr.
 func (a *app) before(c *cli.Context) error {
 	getenv := a.env.Getenv
-	s, err := config.FromEnv(getenv)
-	if err != nil {
-		a.setupErr = usageError{err}
-	}
-	flagErr := func(name string, err error) {
-		if a.setupErr == nil {
-			a.setupErr = usagef("--%s: %w", name, err)
-		}
-	}
-	if v := c.String("timeout"); v != "" {
-		if d, err := config.ParseTimeout(v); err != nil {
-			flagErr("timeout", err)
-		} else {
-			s.Timeout = d
-		}
-	}
-	if v := c.String("cache"); v != "" {
-		if on, err := config.ParseOnOff(v); err != nil {
-			flagErr("cache", err)
-		} else {
-			s.Cache = on
-		}
-	}
-	if v := c.String("cache-dir"); v != "" {
-		s.CacheDir = v
-	}
-	if v := c.String("config"); v != "" {
-		s.ConfigPath, s.ConfigExplicit = v, true
-	}
-	if v := c.String("log-level"); v != "" {
-		if l, err := config.ParseLogLevel(v); err != nil {
-			flagErr("log-level", err)
-		} else {
-			s.LogLevel = l
-		}
-	}
-	if v := c.String("log-file"); v != "" {
-		s.LogFile = v
+	s, envErr, flagErr := cmdline.Settings(c, getenv)
+	if envErr != nil {
+		a.setupErr = cmdline.UsageError{Err: envErr}
+	} else if flagErr != nil {
+		a.setupErr = cmdline.UsageError{Err: flagErr}
 	}
 	onErr := getenv("OCIR_ON_ERROR")
 	if v := c.String("on-error"); v != "" {
 		onErr = v
 	}
-	if o, err := ParseOnError(onErr); err != nil {
+	if o, err := helper.ParseOnError(onErr); err != nil {
 		if a.setupErr == nil {
-			a.setupErr = usageError{err}
+			a.setupErr = cmdline.UsageError{Err: err}
 		}
 	} else {
 		a.onError = o
@@ -317,7 +246,7 @@ func (a *app) before(c *cli.Context) error {
 // setup is the common start of the commands that need a token provider:
 // it reports a usage error of the environment or flags, else builds the
 // provider. A broken config file is a failure, not a usage error.
-func (a *app) setup() (Provider, error) {
+func (a *app) setup() (core, error) {
 	if a.setupErr != nil {
 		return nil, a.setupErr
 	}
@@ -325,7 +254,7 @@ func (a *app) setup() (Provider, error) {
 	if err != nil {
 		return nil, err // names the file already ("config <path>: …")
 	}
-	p, err := a.env.NewProvider(ProviderSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv, Version: a.env.Version})
+	p, err := a.env.NewProvider(providerSettings{Settings: a.settings, Config: cfg, Logger: a.log, Getenv: a.env.Getenv})
 	if err != nil {
 		return nil, fmt.Errorf("token provider: %w", err)
 	}
@@ -337,19 +266,19 @@ func (a *app) root(c *cli.Context) error {
 		return a.version(c)
 	}
 	if c.NArg() > 0 {
-		return usagef("unknown command %q", c.Args().First())
+		return cmdline.Usagef("unknown command %q", c.Args().First())
 	}
 	// A bare invocation is a usage error (as in credentials.Serve): the
 	// help goes to stderr so nothing can mistake it for protocol output.
 	cli.HelpPrinter(a.env.Stderr, cli.AppHelpTemplate, c.App)
-	return exitCode(ExitUsage)
+	return cmdline.ExitCode(cmdline.ExitUsage)
 }
 
 func (a *app) version(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usagef("version takes no arguments")
+		return cmdline.Usagef("version takes no arguments")
 	}
-	fmt.Fprintln(a.env.Stdout, VersionLine(a.env.Version))
+	fmt.Fprintln(a.env.Stdout, a.env.program().VersionLine())
 	return nil
 }
 
@@ -367,16 +296,16 @@ func (a *app) protocolCommand(action, usage string) *cli.Command {
 func (a *app) protocol(c *cli.Context, action string) error {
 	stdout := a.env.Stdout
 	if c.NArg() > 0 {
-		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", ProgramName, action)
-		return exitCode(ExitUsage)
+		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", helper.ProgramName, action)
+		return cmdline.ExitCode(cmdline.ExitUsage)
 	}
 	p, err := a.setup()
 	if err != nil {
 		return a.protocolSetupFailed(action, err)
 	}
-	h := New(p, WithContext(c.Context), WithOnError(a.onError), WithStderr(a.env.Stderr), WithLogger(a.log), WithClock(a.env.Now))
-	if code := h.Serve(action, a.env.Stdin, stdout); code != ExitOK {
-		return exitCode(code)
+	h := helper.New(p, helper.WithContext(c.Context), helper.WithOnError(a.onError), helper.WithStderr(a.env.Stderr), helper.WithLogger(a.log), helper.WithClock(a.env.Now))
+	if code := h.Serve(action, a.env.Stdin, stdout); code != helper.ExitOK {
+		return cmdline.ExitCode(code)
 	}
 	return nil
 }
@@ -386,7 +315,7 @@ func (a *app) protocol(c *cli.Context, action string) error {
 // really needs them; the other actions must not break the client over them.
 func (a *app) protocolSetupFailed(action string, err error) error {
 	stderr := a.env.Stderr
-	msg := fmt.Sprintf("%s: %s", ProgramName, oneLine(err.Error()))
+	msg := fmt.Sprintf("%s: %s", helper.ProgramName, helper.OneLine(err.Error()))
 	switch action {
 	case credentials.ActionList:
 		// list never fails: an unusable setup simply lists nothing.
@@ -411,10 +340,10 @@ func (a *app) protocolSetupFailed(action string, err error) error {
 	// stdout, so stderr is the only place its user can see why.
 	fmt.Fprintln(a.env.Stdout, msg)
 	fmt.Fprintln(stderr, msg)
-	if errors.As(err, new(usageError)) {
-		return exitCode(ExitUsage)
+	if errors.As(err, new(cmdline.UsageError)) {
+		return cmdline.ExitCode(cmdline.ExitUsage)
 	}
-	return exitCode(ExitFailure)
+	return cmdline.ExitCode(cmdline.ExitFailure)
 }
 
 // storeHostIsOCIR reads the credentials a store action receives and
@@ -422,7 +351,7 @@ func (a *app) protocolSetupFailed(action string, err error) error {
 // table. Anything unreadable is not.
 func storeHostIsOCIR(stdin io.Reader) (string, bool) {
 	var c credentials.Credentials
-	if err := json.NewDecoder(io.LimitReader(stdin, maxStdin)).Decode(&c); err != nil {
+	if err := json.NewDecoder(io.LimitReader(stdin, helper.MaxInput)).Decode(&c); err != nil {
 		return "", false
 	}
 	host, err := registry.Host(c.ServerURL)

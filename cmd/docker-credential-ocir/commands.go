@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"errors"
@@ -6,8 +6,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 func (a *app) tokenCommand() *cli.Command {
@@ -17,7 +20,7 @@ func (a *app) tokenCommand() *cli.Command {
 		ArgsUsage: "[registry]",
 		Description: "Prints only the token on stdout; the user name that goes with it is BEARER_TOKEN.\n" +
 			"Without a registry, the region of your OCI profile (or OCI_CLI_REGION) names it. For crictl:\n\n" +
-			"   crictl pull --creds \"BEARER_TOKEN:$(" + ProgramName + " token iad.ocir.io)\" iad.ocir.io/<namespace>/<repo>:<tag>",
+			"   crictl pull --creds \"BEARER_TOKEN:$(" + helper.ProgramName + " token iad.ocir.io)\" iad.ocir.io/<namespace>/<repo>:<tag>",
 		Action: a.token,
 	}
 }
@@ -26,7 +29,7 @@ func (a *app) tokenCommand() *cli.Command {
 // argument (default: the profile's region), a provider, and the recognised
 // registry.
 type target struct {
-	p    Provider
+	p    core
 	host string
 	repo string
 	reg  registry.Registry
@@ -34,7 +37,7 @@ type target struct {
 
 func (a *app) target(c *cli.Context, what string) (target, error) {
 	if c.NArg() > 1 {
-		return target{}, usagef("%s takes at most one argument: %s", c.Command.Name, what)
+		return target{}, cmdline.Usagef("%s takes at most one argument: %s", c.Command.Name, what)
 	}
 	p, err := a.setup()
 	if err != nil {
@@ -48,11 +51,11 @@ func (a *app) target(c *cli.Context, what string) (target, error) {
 	}
 	host, repo, err := parseTarget(arg)
 	if err != nil {
-		return target{}, usagef("%s: %w", arg, err)
+		return target{}, cmdline.Usagef("%s: %w", arg, err)
 	}
 	reg, err := p.Registry(host)
 	if err != nil {
-		return target{}, usageError{err} // names the host and what OCIR hosts look like
+		return target{}, cmdline.UsageError{Err: err} // names the host and what OCIR hosts look like
 	}
 	return target{p: p, host: host, repo: repo, reg: reg}, nil
 }
@@ -81,9 +84,9 @@ func (a *app) cacheCommand() *cli.Command {
 		// help on stdout with exit 0.
 		Action: func(c *cli.Context) error {
 			if c.NArg() == 0 {
-				return usagef("cache needs a subcommand: clear or list")
+				return cmdline.Usagef("cache needs a subcommand: clear or list")
 			}
-			return usagef("cache: unknown subcommand %q (want clear or list)", c.Args().First())
+			return cmdline.Usagef("cache: unknown subcommand %q (want clear or list)", c.Args().First())
 		},
 		Subcommands: []*cli.Command{
 			{Name: "clear", Usage: "remove every cached token", Action: a.cacheClear},
@@ -94,7 +97,7 @@ func (a *app) cacheCommand() *cli.Command {
 
 func (a *app) cacheClear(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usagef("cache clear takes no arguments")
+		return cmdline.Usagef("cache clear takes no arguments")
 	}
 	p, err := a.setup()
 	if err != nil {
@@ -113,7 +116,7 @@ func (a *app) cacheClear(c *cli.Context) error {
 
 func (a *app) cacheList(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usagef("cache list takes no arguments")
+		return cmdline.Usagef("cache list takes no arguments")
 	}
 	p, err := a.setup()
 	if err != nil {
