@@ -59,7 +59,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
 		settings.Timeout = t
 	}
-	provider, err := newProvider(settings, cfg, log, getenv, ver)
+	provider, err := cmdline.Program{Name: name, Version: ver}.NewProvider(settings, cfg, log, getenv)
 	if err != nil {
 		return false, rest
 	}

@@ -48,12 +48,17 @@ var AppHelpTemplate = strings.Replace(cli.AppHelpTemplate, "{{if .Version}}{{if 
 // the logger it already made. Both binaries' full and warm paths build it
 // here, so they all find the same cache entries.
 func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logger, getenv func(string) string) (*ocir.Provider, error) {
-	return ocir.NewFromSettings(s,
-		ocir.WithConfig(cfg),
+	opts := []ocir.Option{
 		ocir.WithLogger(log),
 		ocir.WithGetenv(getenv),
-		ocir.WithUserAgent(p.Name+"/"+p.Version),
-	)
+		ocir.WithUserAgent(p.Name + "/" + p.Version),
+	}
+	if cfg != nil {
+		// Only when given: a nil WithConfig would replace the file
+		// NewFromSettings loads.
+		opts = append(opts, ocir.WithConfig(cfg))
+	}
+	return ocir.NewFromSettings(s, opts...)
 }
 
 // Settings resolves the settings of one run: the OCIR_* environment
