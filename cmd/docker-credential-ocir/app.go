@@ -157,17 +157,20 @@ type app struct {
 	setupErr  error // a usage error in the environment or flags
 }
 
-// Global flags mirror the OCIR_* environment contract; a flag wins over
-// its variable.
-var globalFlags = []cli.Flag{
-	&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)", DefaultText: "warn"},
-	&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE`, created 0600 (env OCIR_LOG_FILE)", DefaultText: "stderr only"},
-	&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)", DefaultText: config.DefaultTimeout.String()},
-	&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)", DefaultText: "on"},
-	&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)", DefaultText: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
-	&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", DefaultText: "~/.config/ocir-credential-helper/config.yaml if it exists"},
-	&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", DefaultText: "error"},
-	cmdline.VersionFlag(),
+// globalFlags mirror the OCIR_* environment contract; a flag wins over
+// its variable. Every App gets its own: urfave/cli keeps parse state in
+// them.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)", DefaultText: "warn"},
+		&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE`, created 0600 (env OCIR_LOG_FILE)", DefaultText: "stderr only"},
+		&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)", DefaultText: config.DefaultTimeout.String()},
+		&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)", DefaultText: "on"},
+		&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)", DefaultText: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
+		&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", DefaultText: "~/.config/ocir-credential-helper/config.yaml if it exists"},
+		&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", DefaultText: "error"},
+		cmdline.VersionFlag(),
+	}
 }
 
 func (a *app) cliApp() *cli.App {
@@ -182,7 +185,7 @@ func (a *app) cliApp() *cli.App {
 			"Version: " + a.env.Version,
 		Version:         a.env.Version,
 		HideVersion:     true, // -v/--version are handled below, in the protocol's format
-		Flags:           globalFlags,
+		Flags:           globalFlags(),
 		Writer:          a.env.Stdout,
 		ErrWriter:       a.env.Stderr,
 		Reader:          a.env.Stdin,
