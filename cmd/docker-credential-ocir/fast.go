@@ -21,8 +21,8 @@ import (
 // It only answers when args are exactly [program, "get"], the settings and
 // config file are valid, no log file is configured and a fresh token is
 // cached; the answer is then produced by the same Helper.Serve as the full
-// path, so it is byte for byte what Main would print. In every other case
-// it writes nothing and returns done == false and the stdin to hand to Main
+// path, so it is byte for byte what run would print. In every other case
+// it writes nothing and returns done == false and the stdin to hand to run
 // (what it read, followed by the rest).
 func serveCached(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, version, commit string) (done bool, rest io.Reader) {
 	if len(args) != 2 || args[1] != credentials.ActionGet {
@@ -46,7 +46,7 @@ func serveCached(args []string, stdin io.Reader, stdout, stderr io.Writer, geten
 		return false, rest
 	}
 	// Diagnostics are held back until the answer is certain, so that a
-	// miss, which Main then handles from the start, logs nothing twice.
+	// miss, which run then handles from the start, logs nothing twice.
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: s.LogLevel}))
 	log.Debug("start", "command", credentials.ActionGet, "version", version, "commit", commit)
