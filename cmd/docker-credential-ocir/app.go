@@ -11,11 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )

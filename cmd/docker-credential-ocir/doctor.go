@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )

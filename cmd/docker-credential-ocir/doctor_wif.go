@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 )
 

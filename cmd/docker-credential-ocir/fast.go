@@ -5,11 +5,10 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
-
 	"github.com/docker/docker-credential-helpers/credentials"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
