@@ -17,7 +17,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 )
 
 // pluginBin is the real ocir-credential-provider, built once: install.sh and
@@ -205,7 +205,7 @@ func TestConfigMapHoldsAValidProviderConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kubelet.ValidateConfigPath(path, kubelet.ValidateOptions{}); err != nil {
+	if _, err := providerconfig.ValidateConfigPath(path, providerconfig.ValidateOptions{}); err != nil {
 		t.Error(err)
 	}
 }

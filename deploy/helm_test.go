@@ -13,7 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 )
 
 const chartDir = "helm/ocir-credential-provider"
@@ -117,11 +117,11 @@ func TestHelmDefaultRendersTheRawManifests(t *testing.T) {
 	if len(cms) != 1 || !equality.Semantic.DeepEqual(cms[0].ObjectMeta, rawCM.ObjectMeta) {
 		t.Fatalf("providerConfig.create: ConfigMap %+v, want the metadata of configmap.yaml", cms)
 	}
-	got, err := kubelet.DecodeConfig([]byte(cms[0].Data["credential-provider-config.yaml"]))
+	got, err := providerconfig.DecodeConfig([]byte(cms[0].Data["credential-provider-config.yaml"]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProviders, err := kubelet.DecodeConfig([]byte(rawCM.Data["credential-provider-config.yaml"]))
+	wantProviders, err := providerconfig.DecodeConfig([]byte(rawCM.Data["credential-provider-config.yaml"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,11 +179,11 @@ func TestHelmProviderConfigMatchesTheConfigCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := kubelet.DecodeConfig([]byte(data))
+			got, err := providerconfig.DecodeConfig([]byte(data))
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantProviders, err := kubelet.DecodeConfig(want)
+			wantProviders, err := providerconfig.DecodeConfig(want)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,9 +2,7 @@ package helper
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,41 +10,22 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// fakeProvider is a strict stand-in for *ocir.Provider. It recognises
-// hosts with the real region table (so host recognition is realistic) and
-// fails the test if a token is ever requested for a host that is not OCIR.
-type fakeProvider struct {
+// fakeSource is a strict stand-in for the Source part of *ocir.Provider.
+// It recognises hosts with the real region table and fails the test if a
+// token is ever requested for a host that is not OCIR. (The command line's
+// tests in cmd/docker-credential-ocir have a fuller fake of the whole
+// core.)
+type fakeSource struct {
 	t     testing.TB
 	table *registry.Table
-
-	mu          sync.Mutex
-	token       string // answered by Credential when err is nil
-	err         error  // returned by Credential
-	expires     time.Time
-	entries     []ocir.CacheEntry
-	listErr     error
-	dropErr     error
-	explanation ocir.Explanation
-	explainErr  error
-	pull        *ocir.PullCheck // answered by CheckPull; nil fails the test
-	registryErr error           // returned by Registry for every host when set
-
-	credentialCalls []string // canonical hosts
-	pullChecks      []string // registry/repository, with the secret sent
-	dropped         []string
-	cleared         int
+	token string
 }
 
-var _ Provider = (*fakeProvider)(nil)
-
-func newFake(t testing.TB) *fakeProvider {
-	return &fakeProvider{t: t, table: registry.DefaultTable(), token: "tok-123", expires: time.Now().Add(time.Hour)}
+func newFake(t testing.TB) *fakeSource {
+	return &fakeSource{t: t, table: registry.DefaultTable(), token: "tok-123"}
 }
 
-func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
-	if f.registryErr != nil {
-		return registry.Registry{}, f.registryErr
-	}
+func (f *fakeSource) Registry(serverURL string) (registry.Registry, error) {
 	host, err := registry.Host(serverURL)
 	if err != nil {
 		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Err: err}
@@ -58,63 +37,15 @@ func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
 	return reg, nil
 }
 
-func (f *fakeProvider) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {
+func (f *fakeSource) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {
 	reg, err := f.Registry(serverURL)
 	if err != nil {
 		f.t.Errorf("Credential called for a host that is not OCIR: %q", serverURL)
 		return ocir.Credential{}, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.credentialCalls = append(f.credentialCalls, reg.Host)
-	if f.err != nil {
-		return ocir.Credential{}, f.err
-	}
-	return ocir.Credential{Registry: reg.Host, Username: ocir.Username, Secret: f.token, ExpiresAt: f.expires}, nil
+	return ocir.Credential{Registry: reg.Host, Username: ocir.Username, Secret: f.token, ExpiresAt: time.Now().Add(time.Hour)}, nil
 }
 
-func (f *fakeProvider) List() ([]ocir.CacheEntry, error) { return f.entries, f.listErr }
+func (f *fakeSource) List() ([]ocir.CacheEntry, error) { return nil, nil }
 
-func (f *fakeProvider) Drop(serverURL string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dropped = append(f.dropped, serverURL)
-	return f.dropErr
-}
-
-func (f *fakeProvider) Clear() error {
-	f.cleared++
-	return nil
-}
-
-func (f *fakeProvider) Explain(_ context.Context, serverURL string) (ocir.Explanation, error) {
-	if _, err := f.Registry(serverURL); err != nil {
-		return ocir.Explanation{}, err
-	}
-	return f.explanation, f.explainErr
-}
-
-// CheckPull answers f.pull. Only doctor with a repository may ask the
-// registry anything: any other call fails the test, which is how the
-// protocol tests assert that they never touch the network.
-func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pullChecks = append(f.pullChecks, cred.Registry+"/"+repository+" "+cred.Secret)
-	if f.pull == nil {
-		f.t.Errorf("unexpected pull check of %s/%s", cred.Registry, repository)
-		return ocir.PullCheck{Detail: "no pull check in this test"}
-	}
-	return *f.pull
-}
-
-func (f *fakeProvider) calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.credentialCalls...)
-}
-
-// kindErr builds a provider error of one kind, as the core returns them.
-func kindErr(kind error, hint string) error {
-	return &ocir.Error{Kind: kind, Registry: "iad.ocir.io", Hint: hint, RequestID: "req-1", Err: errors.New("cause")}
-}
+func (f *fakeSource) Drop(string) error { return nil }

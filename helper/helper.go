@@ -1,7 +1,10 @@
-// Package helper is the docker-credential-helpers front end of the ocir
-// token provider: the get/store/erase/list protocol that docker, podman,
-// skopeo, buildah, crane and nerdctl speak to "docker-credential-ocir", and
-// the commands around it (configure-docker, doctor, token, cache).
+// Package helper is the docker-credential-helpers adapter of the ocir
+// token provider: a credentials.Helper answering the get/store/erase/list
+// protocol that docker, podman, skopeo, buildah, crane and nerdctl speak to
+// "docker-credential-ocir". It has no command-line dependency; the command
+// line around it (configure-docker, doctor, token, cache) is
+// cmd/docker-credential-ocir, and the config.json/auth.json editing library
+// is helper/dockerconfig.
 //
 // The protocol side never stores anything: every OCIR credential is minted
 // on demand from the user's OCI identity by the ocir package, so store is a
@@ -184,10 +187,10 @@ func (h *Helper) getFailure(host string, err error) error {
 		if errors.As(err, &oe) && oe.Hint != "" {
 			hint = oe.Hint
 		}
-		fmt.Fprintf(h.stderr, "%s: no OCI identity configured, accessing %s anonymously; %s\n", ProgramName, host, oneLine(hint))
+		fmt.Fprintf(h.stderr, "%s: no OCI identity configured, accessing %s anonymously; %s\n", ProgramName, host, OneLine(hint))
 		return credentials.NewErrCredentialsNotFound()
 	}
-	msg := fmt.Sprintf("%s: %s", ProgramName, oneLine(err.Error()))
+	msg := fmt.Sprintf("%s: %s", ProgramName, OneLine(err.Error()))
 	if h.onError == OnErrorAnonymous {
 		fmt.Fprintf(h.stderr, "%s; continuing anonymously (OCIR_ON_ERROR=anonymous)\n", msg)
 		return credentials.NewErrCredentialsNotFound()
@@ -213,12 +216,12 @@ func (h *Helper) Add(c *credentials.Credentials) error {
 	reg, err := h.src.Registry(c.ServerURL)
 	if err != nil {
 		if isNotOCIR(err) && !looksLikeOCIR(c.ServerURL) {
-			return fmt.Errorf("%s cannot store credentials for %s: %w", ProgramName, oneLine(c.ServerURL), ErrUseCredHelpers)
+			return fmt.Errorf("%s cannot store credentials for %s: %w", ProgramName, OneLine(c.ServerURL), ErrUseCredHelpers)
 		}
 		// An OCIR-looking host that was not recognised (a mistyped
 		// region, a mirror with a bad tokenURL, unreadable region
 		// metadata): credsStore is not the problem, so say what is.
-		return fmt.Errorf("%s cannot accept the login for %s: %w", ProgramName, oneLine(c.ServerURL), err)
+		return fmt.Errorf("%s cannot accept the login for %s: %w", ProgramName, OneLine(c.ServerURL), err)
 	}
 	h.log.Info("not storing login: OCIR tokens are obtained from the OCI identity on demand", "registry", reg.Host)
 	return nil
@@ -282,19 +285,21 @@ func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 	switch action {
 	case credentials.ActionGet, credentials.ActionStore, credentials.ActionErase, credentials.ActionList:
 	default:
-		fmt.Fprintf(stdout, "%s: unknown action: %s\n", ProgramName, oneLine(action))
+		fmt.Fprintf(stdout, "%s: unknown action: %s\n", ProgramName, OneLine(action))
 		return ExitUsage
 	}
 	// Bound the input: the protocol carries a URL or a small JSON object.
-	in := io.LimitReader(stdin, maxStdin)
+	in := io.LimitReader(stdin, MaxInput)
 	if err := credentials.HandleCommand(h, action, in, stdout); err != nil {
-		fmt.Fprintln(stdout, oneLine(err.Error()))
+		fmt.Fprintln(stdout, OneLine(err.Error()))
 		return ExitFailure
 	}
 	return ExitOK
 }
 
-const maxStdin = 1 << 20
+// MaxInput bounds what an action reads from stdin: the protocol carries a
+// server URL or a small JSON object.
+const MaxInput = 1 << 20
 
 // Exit codes of every command.
 const (
@@ -303,9 +308,9 @@ const (
 	ExitUsage   = 2
 )
 
-// oneLine keeps a message on one line: clients show the helper's stdout
+// OneLine keeps a message on one line: clients show the helper's stdout
 // verbatim inside their own error message.
-func oneLine(s string) string {
+func OneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if !strings.ContainsAny(s, "\r\n") {
 		return s

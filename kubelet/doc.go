@@ -8,7 +8,7 @@
 // every decision has been made, and every failure is an error the caller
 // turns into a reason on stderr and exit status 1.
 //
-// The package also holds the tooling around the plugin that must agree with
-// the kubelet: generating a CredentialProviderConfig (GenerateConfig) and
-// validating one with the kubelet's own rules (ValidateConfigPath).
+// The tooling around the plugin's CredentialProviderConfig (generate,
+// validate) is package kubelet/providerconfig; the command line is
+// cmd/ocir-credential-provider.
 package kubelet

@@ -22,10 +22,6 @@ type Source interface {
 	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
 }
 
-// withServiceAccountToken is ocir.WithServiceAccountToken; tests replace it
-// to see what the plugin hands to the core (the option is opaque).
-var withServiceAccountToken = ocir.WithServiceAccountToken
-
 // MaxTimeout caps one lookup. The kubelet kills the plugin after one minute
 // and then has nothing to show but "signal: killed"; finishing earlier lets
 // the plugin print why it failed.
@@ -64,6 +60,11 @@ type Plugin struct {
 	// Stderr receives the human-readable notes the kubelet shows when it
 	// logs a failure; nil discards them.
 	Stderr io.Writer
+
+	// withServiceAccountToken replaces ocir.WithServiceAccountToken when
+	// set: tests see what the plugin hands to the core (the option is
+	// opaque).
+	withServiceAccountToken func(jwt string, annotations map[string]string) ocir.RequestOption
 }
 
 // Run reads one CredentialProviderRequest from stdin and, only when every
@@ -114,7 +115,11 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	if req.ServiceAccountToken != "" {
 		// KEP-4412: the kubelet handed over the pod's projected token; the
 		// pod's identity, not the node's, must be used.
-		opts = append(opts, withServiceAccountToken(req.ServiceAccountToken, req.ServiceAccountAnnotations))
+		withToken := ocir.WithServiceAccountToken
+		if p.withServiceAccountToken != nil {
+			withToken = p.withServiceAccountToken
+		}
+		opts = append(opts, withToken(req.ServiceAccountToken, req.ServiceAccountAnnotations))
 	}
 	cred, err := p.Source.Credential(ctx, req.Image, opts...)
 	if err != nil {

@@ -206,15 +206,13 @@ func TestRunFailsWithEmptyStdout(t *testing.T) {
 func TestRunHandsTheServiceAccountTokenToTheCore(t *testing.T) {
 	var gotToken string
 	var gotAnn map[string]string
-	orig := withServiceAccountToken
-	t.Cleanup(func() { withServiceAccountToken = orig })
-	withServiceAccountToken = func(jwt string, ann map[string]string) ocir.RequestOption {
+	withToken := func(jwt string, ann map[string]string) ocir.RequestOption {
 		gotToken, gotAnn = jwt, ann
-		return orig(jwt, ann)
+		return ocir.WithServiceAccountToken(jwt, ann)
 	}
 
 	src := &fakeSource{t: t, want: "iad.ocir.io/ns/app", cred: token("iad.ocir.io", now0, time.Hour)}
-	p := &Plugin{Source: src, Now: func() time.Time { return now0 }}
+	p := &Plugin{Source: src, Now: func() time.Time { return now0 }, withServiceAccountToken: withToken}
 	in := `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"iad.ocir.io/ns/app",` +
 		`"serviceAccountToken":"sa.jwt.sig","serviceAccountAnnotations":{"oci.oraclecloud.com/ocir-pull":"true"}}`
 	var stdout bytes.Buffer

@@ -35,6 +35,14 @@ type Request struct {
 // requestKind is the only kind the plugin accepts on stdin.
 const requestKind = "CredentialProviderRequest"
 
+// PluginAPIVersions are the CredentialProviderRequest versions the plugin
+// answers, and so the ones a provider config may name in its apiVersion.
+var PluginAPIVersions = []string{
+	cpv1.SchemeGroupVersion.String(),
+	cpv1alpha1.SchemeGroupVersion.String(),
+	cpv1beta1.SchemeGroupVersion.String(),
+}
+
 // requestScheme knows the three request versions and nothing else, so an
 // unknown apiVersion or kind fails in the decoder with the decoder's message.
 var requestScheme = func() *runtime.Scheme {

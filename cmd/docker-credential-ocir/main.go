@@ -3,10 +3,9 @@
 // buildah, crane and nerdctl with short-lived OCIR tokens obtained from the
 // user's OCI identity, so no registry password is ever stored.
 //
-// All logic lives in package helper; this file only wires the process in.
-// The version and commit come from cmd/internal/version (-ldflags -X); the
-// version is resolved here (version.Resolve) because package helper may not
-// import cmd/internal.
+// The protocol answers come from package helper (a credentials.Helper on
+// the ocir core); the command line around them is this package, one file
+// per subcommand. This file only wires the process in.
 package main
 
 import (
@@ -15,22 +14,22 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
-	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 )
 
 func main() {
 	ver := version.Resolve(version.Version)
 	// A cached token is answered before the CLI and the signal handler
 	// exist: that is most calls, and most of their cost would be set-up.
-	done, stdin := helper.ServeCached(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv, ver, version.Commit)
+	done, stdin := serveCached(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Getenv, ver, version.Commit)
 	if done {
-		os.Exit(helper.ExitOK)
+		os.Exit(cmdline.ExitOK)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	env := helper.OSEnv(ctx, ver, version.Commit)
+	env := osEnv(ctx, ver, version.Commit)
 	env.Stdin = stdin
-	code := helper.Main(env)
+	code := run(env)
 	stop()
 	os.Exit(code)
 }

@@ -15,9 +15,17 @@ import (
 // the exit status, stdout and stderr.
 func runApp(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	return runAppServing(t, nil, stdin, env, args...)
+}
+
+// runAppServing is runApp with the plugin's answer replaced by serve (nil:
+// the real one).
+func runAppServing(t *testing.T, serve func(context.Context, env, config.Settings, bool) error, stdin string, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	getenv := func(k string) string { return env[k] }
-	code := run(context.Background(), append([]string{name}, args...), strings.NewReader(stdin), &stdout, &stderr, getenv)
+	getenv := func(k string) string { return vars[k] }
+	code := run(context.Background(), append([]string{name}, args...),
+		env{stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, getenv: getenv, serve: serve})
 	return code, stdout.String(), stderr.String()
 }
 
@@ -169,10 +177,8 @@ func TestUsageErrorsGoToStderrWithStatus2(t *testing.T) {
 // --cache-dir and OCIR_CACHE_DIR move it. (Tested here, without a lookup:
 // the real default is a system directory a test must not write to.)
 func TestPluginCacheDir(t *testing.T) {
-	orig := servePlugin
-	t.Cleanup(func() { servePlugin = orig })
 	var got string
-	servePlugin = func(_ context.Context, _ env, s config.Settings, _ bool, _ string) error {
+	serve := func(_ context.Context, _ env, s config.Settings, _ bool) error {
 		got = s.CacheDir
 		return nil
 	}
@@ -191,7 +197,7 @@ func TestPluginCacheDir(t *testing.T) {
 		{"--cache-dir wins over OCIR_CACHE_DIR", map[string]string{"OCIR_CACHE_DIR": "/run/ocir"}, []string{"--cache-dir", "/srv/ocir"}, "/srv/ocir"},
 	} {
 		got = "<not run>"
-		code, _, errOut := runApp(t, "", tc.env, tc.args...)
+		code, _, errOut := runAppServing(t, serve, "", tc.env, tc.args...)
 		if code != 0 || got != tc.want {
 			t.Errorf("%s: exit %d %s; cache dir %q, want %q", tc.name, code, errOut, got, tc.want)
 		}

@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
@@ -59,12 +59,12 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
 		settings.Timeout = t
 	}
-	provider, err := newProvider(settings, cfg, log, getenv, ver)
+	provider, err := cmdline.Program{Name: name, Version: ver}.NewProvider(settings, cfg, log, getenv)
 	if err != nil {
 		return false, rest
 	}
 	p := &kubelet.Plugin{
-		Source:  cacheOnly{provider},
+		Source:  cmdline.CacheOnly{Provider: provider},
 		Timeout: settings.Timeout,
 		Log:     log,
 	}
@@ -74,12 +74,4 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 	_, _ = stderr.Write(logs.Bytes())
 	_, _ = stdout.Write(out.Bytes())
 	return true, nil
-}
-
-// cacheOnly makes every Credential call answer from the cache or fail with
-// ocir.ErrCacheMiss.
-type cacheOnly struct{ *ocir.Provider }
-
-func (c cacheOnly) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
-	return c.Provider.Credential(ctx, serverURL, append(opts, ocir.WithCacheOnly())...)
 }

@@ -35,19 +35,19 @@ func TestWarmPluginAnswersExactlyAsTheFullPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	env := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
+	vars := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
 	for _, kv := range e.Env() {
 		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
+		vars[k] = v
 	}
-	delete(env, "OCI_METADATA_BASE_URL")
-	getenv := func(k string) string { return env[k] }
+	delete(vars, "OCI_METADATA_BASE_URL")
+	getenv := func(k string) string { return vars[k] }
 	req := func(image string) string {
 		return `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"` + image + `"}`
 	}
 	full := func(stdin io.Reader) (int, string) {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), []string{name}, stdin, &out, &errOut, getenv)
+		code := run(context.Background(), []string{name}, env{stdin: stdin, stdout: &out, stderr: &errOut, getenv: getenv})
 		return code, out.String()
 	}
 	cached := func(args []string, stdin string) (bool, string, string) {
@@ -102,8 +102,8 @@ func TestWarmPluginAnswersExactlyAsTheFullPath(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.env[0] != "" {
-				env[tc.env[0]] = tc.env[1]
-				defer delete(env, tc.env[0])
+				vars[tc.env[0]] = tc.env[1]
+				defer delete(vars, tc.env[0])
 			}
 			if done, _, _ := cached(tc.args, tc.stdin); done {
 				t.Error("answered on the warm path")

@@ -36,7 +36,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/deploy"
-	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 )
 
 const module = "github.com/ocir-credential-helper/ocir-credential-helper"
@@ -144,7 +144,7 @@ func BuildIndex(payloads []Payload, version string) (v1.ImageIndex, error) {
 	if len(payloads) == 0 {
 		return nil, errors.New("no platforms")
 	}
-	config, err := kubelet.GenerateConfig(kubelet.GenerateOptions{})
+	config, err := providerconfig.GenerateConfig(providerconfig.GenerateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("default provider config: %w", err)
 	}

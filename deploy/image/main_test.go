@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/deploy"
-	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
@@ -93,7 +93,7 @@ func checkIndex(t *testing.T, idx v1.ImageIndex) {
 		if err := os.WriteFile(cfgPath, []byte(f["payload/credential-provider-config.yaml"]), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := kubelet.ValidateConfigPath(cfgPath, kubelet.ValidateOptions{}); err != nil {
+		if _, err := providerconfig.ValidateConfigPath(cfgPath, providerconfig.ValidateOptions{}); err != nil {
 			t.Errorf("%s: the image's default config is invalid: %v", arch, err)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 // TestConfigureDockerGoldenThroughTheBinary runs the configure-docker
 // golden cases (test/testdata/configure-docker, layout in package
-// test/golden; -update lives in package helper's test) with the built
+// test/golden; -update lives in cmd/docker-credential-ocir's test) with the built
 // binary, with nothing but the case's environment, HOME and PATH.
 func TestConfigureDockerGoldenThroughTheBinary(t *testing.T) {
 	for _, c := range golden.Cases(t, filepath.Join("..", "testdata", "configure-docker")) {

@@ -96,7 +96,8 @@ func TestManyRegistriesOnOneInstancePrincipalFederateOnce(t *testing.T) {
 }
 
 // TestWarmGetAnswersExactlyAsTheFullPath: with a token cached, get is
-// answered before the command line is built (helper.ServeCached). A log
+// answered before the command line is built (cmd/docker-credential-ocir's
+// serveCached). A log
 // file sends the same call the full way; both must print the same bytes and
 // exit the same, for every input.
 func TestWarmGetAnswersExactlyAsTheFullPath(t *testing.T) {

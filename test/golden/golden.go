@@ -1,7 +1,7 @@
 // Package golden runs the configure-docker golden cases
 // (test/testdata/configure-docker) for tests: it reads the cases, builds
 // each one's scratch directory and checks the outcome. Two runners use it:
-// package helper runs the command line in-process (and owns -update), the
+// cmd/docker-credential-ocir runs the command line in-process (and owns -update), the
 // end-to-end suite runs the built binary.
 //
 // A case is one directory:

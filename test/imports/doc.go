@@ -1,5 +1,7 @@
 // Package imports holds no code: its test keeps the dependency promises of
-// the importable packages (ocir and its subpackages, helper) by reading
-// `go list -deps`, so that a library user never pulls in command-line or
-// kubelet code.
+// the packages by reading `go list -deps`: the importable ones (ocir and
+// its subpackages, helper, kubelet) never pull in command-line or each
+// other's front-end code, and the two front ends (docker: helper and
+// cmd/docker-credential-ocir; kubelet: kubelet and
+// cmd/ocir-credential-provider) never import each other.
 package imports

@@ -37,7 +37,7 @@ func ours(t *testing.T, path string) (bool, string) {
 }
 
 func TestValidateConfigAgreesWithTheKubelet(t *testing.T) {
-	root := filepath.Join("..", "..", "kubelet", "testdata", "configs")
+	root := filepath.Join("..", "..", "kubelet", "providerconfig", "testdata", "configs")
 	type tc struct {
 		path  string
 		valid bool

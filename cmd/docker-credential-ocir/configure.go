@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper/dockerconfig"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
@@ -51,7 +53,7 @@ type configureOptions struct {
 
 func (a *app) configureDocker(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usagef("configure-docker takes no arguments (use --registries h1,h2)")
+		return cmdline.Usagef("configure-docker takes no arguments (use --registries h1,h2)")
 	}
 	o := configureOptions{
 		region: c.String("region"), allRegions: c.Bool("all-regions"), remove: c.Bool("remove"),
@@ -65,10 +67,10 @@ func (a *app) configureDocker(c *cli.Context) error {
 		}
 	}
 	if c.IsSet("registries") && len(o.registries) == 0 {
-		return usagef("--registries: no host given")
+		return cmdline.Usagef("--registries: no host given")
 	}
 	if len(o.registries) > 0 && (o.region != "" || o.allRegions) {
-		return usagef("--registries cannot be combined with --region or --all-regions")
+		return cmdline.Usagef("--registries cannot be combined with --region or --all-regions")
 	}
 	p, err := a.setup()
 	if err != nil {
@@ -91,7 +93,7 @@ func (a *app) configureDocker(c *cli.Context) error {
 	case selectAll:
 		entries, _ := doc.CredHelpers() // validated by Parse
 		for _, e := range entries {
-			if e.Helper == HelperSuffix {
+			if e.Helper == helper.HelperSuffix {
 				hosts = append(hosts, e.Host)
 			}
 		}
@@ -99,11 +101,11 @@ func (a *app) configureDocker(c *cli.Context) error {
 		for _, r := range o.registries {
 			h, err := registry.Host(r)
 			if err != nil {
-				return usagef("--registries: %w", err)
+				return cmdline.Usagef("--registries: %w", err)
 			}
 			if !o.remove {
 				if _, err := p.Registry(h); err != nil {
-					return usagef("--registries: %w", err)
+					return cmdline.Usagef("--registries: %w", err)
 				}
 			}
 			hosts = appendUnique(hosts, h)
@@ -119,7 +121,7 @@ func (a *app) configureDocker(c *cli.Context) error {
 		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
 	}
 	for _, n := range notes {
-		fmt.Fprintf(a.env.Stderr, "%s: note: %s\n", ProgramName, n)
+		fmt.Fprintf(a.env.Stderr, "%s: note: %s\n", helper.ProgramName, n)
 	}
 	if !o.remove {
 		a.configureWarnings(o, file, doc, hosts)
@@ -198,7 +200,7 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 	}
 	if !l.found {
 		if l.source == "--region" {
-			return nil, usagef("--region: unknown region %q", l.name)
+			return nil, cmdline.Usagef("--region: unknown region %q", l.name)
 		}
 		return nil, fmt.Errorf("unknown region %q (from %s); pass --region or --registries, or describe it in OCI_REGION_METADATA", l.name, l.source)
 	}
@@ -239,7 +241,7 @@ func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (
 		}
 		if remove {
 			for _, e := range same {
-				removed, other, err := doc.RemoveCredHelper(e.Host, HelperSuffix)
+				removed, other, err := doc.RemoveCredHelper(e.Host, helper.HelperSuffix)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -255,7 +257,7 @@ func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (
 		// key, else the first other spelling of the host (so no second
 		// entry for it appears), else a new one.
 		key := h
-		if i := slices.IndexFunc(same, func(e dockerconfig.Entry) bool { return e.Helper == HelperSuffix }); i >= 0 {
+		if i := slices.IndexFunc(same, func(e dockerconfig.Entry) bool { return e.Helper == helper.HelperSuffix }); i >= 0 {
 			key = same[i].Host
 		} else if len(same) > 0 && !slices.ContainsFunc(same, func(e dockerconfig.Entry) bool { return e.Host == h }) {
 			key = same[0].Host
@@ -263,17 +265,17 @@ func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (
 		if key != h {
 			notes = append(notes, fmt.Sprintf("credHelpers %q is taken as %s; the docker CLI matches keys as written, so images named %s/… use the helper only once the key is spelled %q", key, h, h, h))
 		}
-		prev, changed, err := doc.SetCredHelper(key, HelperSuffix)
+		prev, changed, err := doc.SetCredHelper(key, helper.HelperSuffix)
 		if err != nil {
 			return nil, nil, err
 		}
 		switch {
 		case !changed:
 		case prev != "":
-			changes = append(changes, fmt.Sprintf("changed credHelpers %q: %q -> %q", key, prev, HelperSuffix))
-			notes = append(notes, fmt.Sprintf("%s used helper %q before; it now uses %q", h, prev, HelperSuffix))
+			changes = append(changes, fmt.Sprintf("changed credHelpers %q: %q -> %q", key, prev, helper.HelperSuffix))
+			notes = append(notes, fmt.Sprintf("%s used helper %q before; it now uses %q", h, prev, helper.HelperSuffix))
 		default:
-			changes = append(changes, fmt.Sprintf("added credHelpers %q: %q", h, HelperSuffix))
+			changes = append(changes, fmt.Sprintf("added credHelpers %q: %q", h, helper.HelperSuffix))
 		}
 	}
 	return changes, notes, nil
@@ -284,13 +286,13 @@ func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (
 // stored logins in "auths" that clients consult instead of the helper.
 func (a *app) configureWarnings(o configureOptions, file *dockerconfig.File, doc *dockerconfig.Document, hosts []string) {
 	warn := func(format string, args ...any) {
-		fmt.Fprintf(a.env.Stderr, "%s: warning: "+format+"\n", append([]any{ProgramName}, args...)...)
+		fmt.Fprintf(a.env.Stderr, "%s: warning: "+format+"\n", append([]any{helper.ProgramName}, args...)...)
 	}
-	if _, err := a.env.LookPath(ProgramName); err != nil {
-		warn("%s is not on PATH; clients will fail with \"executable file not found\" until it is installed in a directory on PATH", ProgramName)
+	if _, err := a.env.LookPath(helper.ProgramName); err != nil {
+		warn("%s is not on PATH; clients will fail with \"executable file not found\" until it is installed in a directory on PATH", helper.ProgramName)
 	}
-	if doc.CredsStore() == HelperSuffix {
-		warn("%s sets \"credsStore\": %q, which sends every registry's logins to this helper; remove it and keep only credHelpers", file.Target, HelperSuffix)
+	if doc.CredsStore() == helper.HelperSuffix {
+		warn("%s sets \"credsStore\": %q, which sends every registry's logins to this helper; remove it and keep only credHelpers", file.Target, helper.HelperSuffix)
 	}
 	logout := "docker logout"
 	if o.podman {

@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
@@ -31,13 +33,13 @@ func (a *app) doctorCommand() *cli.Command {
 func (a *app) defaultRegistry() (string, error) {
 	l := a.lookupRegion("", "")
 	if l.regionErr != nil {
-		return "", usagef("no registry given and %w; name one, e.g. iad.ocir.io", l.regionErr)
+		return "", cmdline.Usagef("no registry given and %w; name one, e.g. iad.ocir.io", l.regionErr)
 	}
 	if l.tableErr != nil {
 		return "", fmt.Errorf("region table: %w", l.tableErr)
 	}
 	if !l.found {
-		return "", usagef("no registry given and region %q (from %s) is unknown; name a registry", l.name, l.source)
+		return "", cmdline.Usagef("no registry given and region %q (from %s) is unknown; name a registry", l.name, l.source)
 	}
 	return l.region.Hosts()[0], nil
 }
@@ -80,7 +82,7 @@ func (a *app) doctor(c *cli.Context) error {
 
 	ex, err := p.Explain(ctx, host)
 	if err != nil {
-		r.problem("identity", "%s", oneLine(err.Error()))
+		r.problem("identity", "%s", helper.OneLine(err.Error()))
 		return a.doctorResult(r)
 	}
 	identityOK := ex.IdentityErr == nil && ex.Auth != ""
@@ -96,7 +98,7 @@ func (a *app) doctor(c *cli.Context) error {
 		}
 		r.fix("%s; anonymous pulls of public repositories still work", hint)
 	case ex.IdentityErr != nil:
-		r.problem("identity", "%s", oneLine(ex.IdentityErr.Error()))
+		r.problem("identity", "%s", helper.OneLine(ex.IdentityErr.Error()))
 	case ex.Auth == "":
 		r.problem("identity", "the provider chose no identity")
 	default:
@@ -145,7 +147,7 @@ func (a *app) doctor(c *cli.Context) error {
 	}
 	cred, err := p.Credential(ctx, host, ocir.WithForceRefresh())
 	if err != nil {
-		r.problem("token", "%s", oneLine(err.Error()))
+		r.problem("token", "%s", helper.OneLine(err.Error()))
 		return a.doctorResult(r)
 	}
 	r.line("token", "ok, valid until %s (%s)", cred.ExpiresAt.Format(time.RFC3339), cred.ExpiresAt.Sub(now).Round(time.Second))
@@ -170,14 +172,14 @@ func pullReport(r *report, repo, auth string, pc ocir.PullCheck) {
 		r.line("pull probe", "%s: ok, pull allowed (%s)", repo, tagCount(pc.Tags))
 		return
 	}
-	r.problem("pull probe", "%s: %s", repo, oneLine(pc.Detail))
+	r.problem("pull probe", "%s: %s", repo, helper.OneLine(pc.Detail))
 	if pc.Denied {
 		r.fix("add this IAM policy statement (in the tenancy or the repository's compartment):")
 		fmt.Fprintf(r.out, "%-12s     %s\n", "", PolicyStatement(auth))
 	}
 	switch pc.Status {
 	case http.StatusUnauthorized:
-		r.fix("the OCIR token was rejected; run `%s cache clear` and retry", ProgramName)
+		r.fix("the OCIR token was rejected; run `%s cache clear` and retry", helper.ProgramName)
 	case http.StatusNotFound:
 		r.fix("check the repository name: OCIR paths are <tenancy-namespace>/<repository>")
 	}
@@ -196,7 +198,7 @@ func (a *app) doctorResult(r *report) error {
 		return nil
 	}
 	r.line("result", "unhealthy (%d problem%s)", r.problems, map[bool]string{true: "s"}[r.problems > 1])
-	return exitCode(ExitFailure)
+	return cmdline.ExitCode(cmdline.ExitFailure)
 }
 
 func orDash(s string) string {

@@ -1,18 +1,18 @@
-package helper
+package main
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
-// ServeCached answers `get` from the token cache before anything else is
+// serveCached answers `get` from the token cache before anything else is
 // set up: no command line parsing, no signal handler, no network. docker
 // build runs the helper once per credHelpers entry, so this is the path
 // users wait for most often.
@@ -20,14 +20,14 @@ import (
 // It only answers when args are exactly [program, "get"], the settings and
 // config file are valid, no log file is configured and a fresh token is
 // cached; the answer is then produced by the same Helper.Serve as the full
-// path, so it is byte for byte what Main would print. In every other case
-// it writes nothing and returns done == false and the stdin to hand to Main
+// path, so it is byte for byte what run would print. In every other case
+// it writes nothing and returns done == false and the stdin to hand to run
 // (what it read, followed by the rest).
-func ServeCached(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, version, commit string) (done bool, rest io.Reader) {
+func serveCached(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, version, commit string) (done bool, rest io.Reader) {
 	if len(args) != 2 || args[1] != credentials.ActionGet {
 		return false, stdin
 	}
-	in, err := io.ReadAll(io.LimitReader(stdin, maxStdin))
+	in, err := io.ReadAll(io.LimitReader(stdin, helper.MaxInput))
 	rest = io.MultiReader(bytes.NewReader(in), stdin)
 	if err != nil {
 		return false, rest
@@ -36,7 +36,7 @@ func ServeCached(args []string, stdin io.Reader, stdout, stderr io.Writer, geten
 	if err != nil || s.LogFile != "" {
 		return false, rest
 	}
-	onErr, err := ParseOnError(getenv("OCIR_ON_ERROR"))
+	onErr, err := helper.ParseOnError(getenv("OCIR_ON_ERROR"))
 	if err != nil {
 		return false, rest
 	}
@@ -45,28 +45,20 @@ func ServeCached(args []string, stdin io.Reader, stdout, stderr io.Writer, geten
 		return false, rest
 	}
 	// Diagnostics are held back until the answer is certain, so that a
-	// miss, which Main then handles from the start, logs nothing twice.
+	// miss, which run then handles from the start, logs nothing twice.
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: s.LogLevel}))
 	log.Debug("start", "command", credentials.ActionGet, "version", version, "commit", commit)
-	p, err := newOCIRProvider(ProviderSettings{Settings: s, Config: cfg, Logger: log, Getenv: getenv, Version: version})
+	p, err := cmdline.Program{Name: helper.ProgramName, Version: version}.NewProvider(s, cfg, log, getenv)
 	if err != nil {
 		return false, rest
 	}
 	var out bytes.Buffer
-	h := New(cacheOnly{p}, WithOnError(onErr), WithLogger(log))
-	if h.Serve(credentials.ActionGet, bytes.NewReader(in), &out) != ExitOK {
+	h := helper.New(cmdline.CacheOnly{Provider: p}, helper.WithOnError(onErr), helper.WithLogger(log))
+	if h.Serve(credentials.ActionGet, bytes.NewReader(in), &out) != helper.ExitOK {
 		return false, rest
 	}
 	_, _ = stderr.Write(logs.Bytes())
 	_, _ = stdout.Write(out.Bytes())
 	return true, nil
-}
-
-// cacheOnly makes every Credential call of a Source answer from the cache
-// or fail with ocir.ErrCacheMiss.
-type cacheOnly struct{ Provider }
-
-func (c cacheOnly) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
-	return c.Provider.Credential(ctx, serverURL, append(opts, ocir.WithCacheOnly())...)
 }

@@ -1,4 +1,4 @@
-package kubelet
+package providerconfig
 
 import (
 	"bytes"
@@ -143,9 +143,9 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		}
 	}
 
-	node := Provider{Name: o.Name, MatchImages: match, DefaultCacheDuration: durationPtr(o.DefaultCacheDuration),
+	node := CredentialProvider{Name: o.Name, MatchImages: match, DefaultCacheDuration: durationPtr(o.DefaultCacheDuration),
 		APIVersion: o.APIVersion, Args: o.Args, Env: o.Env}
-	providers := []Provider{node}
+	providers := []CredentialProvider{node}
 	if o.ServiceAccountAudience != "" {
 		if o.ServiceAccountName == "" {
 			o.ServiceAccountName = o.Name + "-workload"
@@ -161,14 +161,14 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 			RequireServiceAccount:                &yes,
 			RequiredServiceAccountAnnotationKeys: o.RequiredAnnotationKeys,
 		}
-		providers = []Provider{sa, node}
+		providers = []CredentialProvider{sa, node}
 	} else if len(o.RequiredAnnotationKeys) > 0 {
 		return nil, fmt.Errorf("required annotation keys need a service-account audience")
 	}
 
 	// Check before rendering, so a bad flag is reported in the kubelet's
 	// words rather than discovered when the kubelet refuses to start.
-	if errs := ValidateConfig(&ProviderConfig{Providers: providers}, true); len(errs) > 0 {
+	if errs := ValidateConfig(&Config{Providers: providers}, true); len(errs) > 0 {
 		return nil, fmt.Errorf("the generated config would be invalid: %v", errs.ToAggregate())
 	}
 

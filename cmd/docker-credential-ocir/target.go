@@ -1,10 +1,13 @@
-package helper
+package main
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -47,4 +50,39 @@ func parseTarget(arg string) (host, repo string, err error) {
 		}
 	}
 	return host, rest, nil
+}
+
+// target is what token and doctor share: at most one registry[/repository]
+// argument (default: the profile's region), a provider, and the recognised
+// registry.
+type target struct {
+	p    core
+	host string
+	repo string
+	reg  registry.Registry
+}
+
+func (a *app) target(c *cli.Context, what string) (target, error) {
+	if c.NArg() > 1 {
+		return target{}, cmdline.Usagef("%s takes at most one argument: %s", c.Command.Name, what)
+	}
+	p, err := a.setup()
+	if err != nil {
+		return target{}, err
+	}
+	arg := c.Args().First()
+	if arg == "" {
+		if arg, err = a.defaultRegistry(); err != nil {
+			return target{}, err
+		}
+	}
+	host, repo, err := parseTarget(arg)
+	if err != nil {
+		return target{}, cmdline.Usagef("%s: %w", arg, err)
+	}
+	reg, err := p.Registry(host)
+	if err != nil {
+		return target{}, cmdline.UsageError{Err: err} // names the host and what OCIR hosts look like
+	}
+	return target{p: p, host: host, repo: repo, reg: reg}, nil
 }

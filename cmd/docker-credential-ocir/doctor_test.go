@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 )
 
@@ -113,7 +114,7 @@ func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
 	for _, s := range []string{
 		"pull probe:  PROBLEM: ns/app: token exchange: 401 Unauthorized",
 		"Allow group <your-group> to read repos in compartment <compartment>",
-		"fix: the OCIR token was rejected; run `" + ProgramName + " cache clear` and retry",
+		"fix: the OCIR token was rejected; run `" + helper.ProgramName + " cache clear` and retry",
 		"result:      unhealthy (1 problem)",
 	} {
 		if !strings.Contains(r.stdout, s) {

@@ -1,4 +1,4 @@
-package kubelet
+package providerconfig
 
 import (
 	"errors"
@@ -21,8 +21,8 @@ import (
 	kcv1 "k8s.io/kubelet/config/v1"
 	kcv1alpha1 "k8s.io/kubelet/config/v1alpha1"
 	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
-	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
-	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 )
 
 // This file re-implements the kubelet's reading and validation of
@@ -33,32 +33,25 @@ import (
 // and the published config types; the rules produce the same field errors.
 // test/kubelet checks this agrees with the kubelet on a table of configs.
 
-// PluginAPIVersions are the CredentialProviderRequest versions a provider
-// may name in its apiVersion.
-var PluginAPIVersions = []string{
-	cpv1.SchemeGroupVersion.String(),
-	cpv1alpha1.SchemeGroupVersion.String(),
-	cpv1beta1.SchemeGroupVersion.String(),
-}
-
 // Cache types of tokenAttributes.cacheType.
 const (
 	CacheTypeServiceAccount = "ServiceAccount"
 	CacheTypeToken          = "Token"
 )
 
-// ProviderConfig is a CredentialProviderConfig of any version, reduced to
+// Config is a CredentialProviderConfig of any version, reduced to
 // what validation and the tests look at.
-type ProviderConfig struct {
-	Providers []Provider
+type Config struct {
+	Providers []CredentialProvider
 	// Files are the files read, in the kubelet's order.
 	Files []string
 	// Dir is true when the config was read from a directory.
 	Dir bool
 }
 
-// Provider is one entry of a CredentialProviderConfig.
-type Provider struct {
+// CredentialProvider is one entry of a CredentialProviderConfig (named as
+// the kubelet names it).
+type CredentialProvider struct {
 	Name                 string
 	MatchImages          []string
 	DefaultCacheDuration *metav1.Duration
@@ -107,7 +100,7 @@ func (e *ValidationError) Error() string {
 // and *.yml files merged in lexical order (kubelet 1.34 and newer), and
 // applies the kubelet's rules. It returns the parsed config with the error
 // so callers can still report what was read.
-func ValidateConfigPath(path string, opts ValidateOptions) (*ProviderConfig, error) {
+func ValidateConfigPath(path string, opts ValidateOptions) (*Config, error) {
 	cfg, err := ReadConfig(path)
 	if err != nil {
 		return nil, err
@@ -124,7 +117,7 @@ func ValidateConfigPath(path string, opts ValidateOptions) (*ProviderConfig, err
 
 // ReadConfig reads a config file or directory the way the kubelet does,
 // including its rejection of a provider name repeated across files.
-func ReadConfig(path string) (*ProviderConfig, error) {
+func ReadConfig(path string) (*Config, error) {
 	if path == "" {
 		return nil, errors.New("credential provider config path is empty")
 	}
@@ -138,7 +131,7 @@ func ReadConfig(path string) (*ProviderConfig, error) {
 			return nil, err
 		}
 	}
-	cfg := &ProviderConfig{Files: files, Dir: info.IsDir()}
+	cfg := &Config{Files: files, Dir: info.IsDir()}
 	seen := map[string]bool{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -200,7 +193,7 @@ var configCodecs = func() serializer.CodecFactory {
 
 // DecodeConfig decodes one CredentialProviderConfig document (YAML or JSON,
 // kubelet.config.k8s.io v1, v1beta1 or v1alpha1).
-func DecodeConfig(data []byte) ([]Provider, error) {
+func DecodeConfig(data []byte) ([]CredentialProvider, error) {
 	obj, gvk, err := configCodecs.UniversalDeserializer().Decode(data, nil, nil)
 	if err != nil {
 		return nil, err
@@ -211,11 +204,11 @@ func DecodeConfig(data []byte) ([]Provider, error) {
 	if gvk.Group != kcv1.GroupName {
 		return nil, fmt.Errorf("failed to decode CredentialProviderConfig, unexpected Group: %s", gvk.Group)
 	}
-	var out []Provider
+	var out []CredentialProvider
 	switch c := obj.(type) {
 	case *kcv1.CredentialProviderConfig:
 		for _, p := range c.Providers {
-			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
 			for _, e := range p.Env {
 				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
 			}
@@ -232,7 +225,7 @@ func DecodeConfig(data []byte) ([]Provider, error) {
 		}
 	case *v1beta1Config:
 		for _, p := range c.Providers {
-			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
 			for _, e := range p.Env {
 				q.Env = append(q.Env, EnvVar(e))
 			}
@@ -240,7 +233,7 @@ func DecodeConfig(data []byte) ([]Provider, error) {
 		}
 	case *kcv1alpha1.CredentialProviderConfig:
 		for _, p := range c.Providers {
-			q := Provider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
+			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
 			for _, e := range p.Env {
 				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
 			}
@@ -256,7 +249,7 @@ func DecodeConfig(data []byte) ([]Provider, error) {
 // serviceAccountTokens is the state of the kubelet's
 // KubeletServiceAccountTokenForCredentialProviders feature gate (on by
 // default from 1.34).
-func ValidateConfig(cfg *ProviderConfig, serviceAccountTokens bool) field.ErrorList {
+func ValidateConfig(cfg *Config, serviceAccountTokens bool) field.ErrorList {
 	var errs field.ErrorList
 	root := field.NewPath("providers")
 	if len(cfg.Providers) == 0 {
@@ -285,7 +278,7 @@ func badName(n string) []string {
 	return out
 }
 
-func validateProvider(path *field.Path, p Provider, names map[string]bool, serviceAccountTokens bool) field.ErrorList {
+func validateProvider(path *field.Path, p CredentialProvider, names map[string]bool, serviceAccountTokens bool) field.ErrorList {
 	var errs field.ErrorList
 
 	// The name is a file name in the bin dir.
@@ -301,8 +294,8 @@ func validateProvider(path *field.Path, p Provider, names map[string]bool, servi
 	switch {
 	case p.APIVersion == "":
 		errs = append(errs, field.Required(path.Child("apiVersion"), ""))
-	case !slices.Contains(PluginAPIVersions, p.APIVersion):
-		errs = append(errs, field.NotSupported(path.Child("apiVersion"), p.APIVersion, sortedCopy(PluginAPIVersions)))
+	case !slices.Contains(kubelet.PluginAPIVersions, p.APIVersion):
+		errs = append(errs, field.NotSupported(path.Child("apiVersion"), p.APIVersion, sortedCopy(kubelet.PluginAPIVersions)))
 	}
 
 	if len(p.MatchImages) == 0 {
@@ -329,7 +322,7 @@ func validateProvider(path *field.Path, p Provider, names map[string]bool, servi
 	return errs
 }
 
-func validateTokenAttributes(path *field.Path, p Provider, serviceAccountTokens bool) field.ErrorList {
+func validateTokenAttributes(path *field.Path, p CredentialProvider, serviceAccountTokens bool) field.ErrorList {
 	var errs field.ErrorList
 	t := p.TokenAttributes
 	if !serviceAccountTokens {
@@ -390,7 +383,7 @@ func validateAnnotationKeys(path *field.Path, keys []string) field.ErrorList {
 
 // validateBinaries checks what the kubelet checks right after validation:
 // the bin dir exists and holds an executable per provider name.
-func validateBinaries(cfg *ProviderConfig, binDir string) field.ErrorList {
+func validateBinaries(cfg *Config, binDir string) field.ErrorList {
 	var errs field.ErrorList
 	if _, err := os.Stat(binDir); err != nil {
 		return field.ErrorList{field.Invalid(field.NewPath("binDir"), binDir, "plugin binary directory is not usable: "+err.Error())}
@@ -409,7 +402,7 @@ func validateBinaries(cfg *ProviderConfig, binDir string) field.ErrorList {
 
 // Warnings are findings the kubelet accepts but that are almost certainly
 // mistakes.
-func Warnings(cfg *ProviderConfig) []string {
+func Warnings(cfg *Config) []string {
 	var out []string
 	for _, p := range cfg.Providers {
 		for _, m := range p.MatchImages {

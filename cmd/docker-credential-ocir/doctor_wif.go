@@ -1,10 +1,11 @@
-package helper
+package main
 
 import (
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 )
 
@@ -17,7 +18,7 @@ func federationReport(r *report, f *ocir.FederationInfo, now time.Time) {
 	}
 	r.line("domain", "%s (client %s, %s session)", f.DomainURL, f.ClientID, f.TokenType)
 	if f.Err != nil {
-		r.problem("subject", "%s: %s", f.SubjectSource, oneLine(f.Err.Error()))
+		r.problem("subject", "%s: %s", f.SubjectSource, helper.OneLine(f.Err.Error()))
 		return
 	}
 	claims := fmt.Sprintf("iss %s, sub %s, aud %s", orDash(f.Issuer), orDash(f.Subject), orDash(strings.Join(f.Audience, " ")))

@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/golden"
 )
 
@@ -18,15 +20,15 @@ var update = flag.Bool("update", false, "rewrite the configure-docker golden fil
 // goldenDir holds the configure-docker cases (layout: package test/golden)
 // shared with the end-to-end suite, which runs the same cases through the
 // built binary.
-const goldenDir = "../test/testdata/configure-docker"
+const goldenDir = "../../test/testdata/configure-docker"
 
 func TestConfigureDockerGolden(t *testing.T) {
 	for _, c := range golden.Cases(t, goldenDir) {
 		t.Run(c.Name, func(t *testing.T) {
 			r := c.Prepare(t)
 			var stdout, stderr bytes.Buffer
-			code := Main(Env{
-				Args:   append([]string{ProgramName, "configure-docker"}, r.Args...),
+			code := run(Env{
+				Args:   append([]string{helper.ProgramName, "configure-docker"}, r.Args...),
 				Stdout: &stdout, Stderr: &stderr,
 				Getenv:  func(k string) string { return r.Env[k] },
 				Context: context.Background(),
@@ -35,7 +37,7 @@ func TestConfigureDockerGolden(t *testing.T) {
 				// recognise hosts, which reads nothing and needs no network,
 				// and the end-to-end suite must produce the same output.
 				NewProvider: nil,
-				LookPath:    func(string) (string, error) { return "/usr/local/bin/" + ProgramName, nil },
+				LookPath:    func(string) (string, error) { return "/usr/local/bin/" + helper.ProgramName, nil },
 			})
 			c.Check(t, r, code, stdout.String(), stderr.String(), *update)
 		})
@@ -45,12 +47,12 @@ func TestConfigureDockerGolden(t *testing.T) {
 func TestConfigureDockerWarnsWhenTheBinaryIsNotOnPath(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := Main(Env{
-		Args:        []string{ProgramName, "configure-docker", "--registries", "iad.ocir.io", "--config-dir", dir},
+	code := run(Env{
+		Args:        []string{helper.ProgramName, "configure-docker", "--registries", "iad.ocir.io", "--config-dir", dir},
 		Stdout:      &stdout,
 		Stderr:      &stderr,
 		Getenv:      func(k string) string { return map[string]string{"HOME": dir}[k] },
-		NewProvider: func(ProviderSettings) (Provider, error) { return newFake(t), nil },
+		NewProvider: func(providerSettings) (core, error) { return newFake(t), nil },
 		LookPath:    func(string) (string, error) { return "", errors.New("not found") },
 	})
 	if code != 0 || !strings.Contains(stderr.String(), "docker-credential-ocir is not on PATH") {
@@ -93,14 +95,14 @@ func TestConfigureDockerWithoutARegionSaysWhatToDo(t *testing.T) {
 				}
 			}
 			var stdout, stderr bytes.Buffer
-			code := Main(Env{
-				Args:   []string{ProgramName, "configure-docker", "--config-dir", t.TempDir()},
+			code := run(Env{
+				Args:   []string{helper.ProgramName, "configure-docker", "--config-dir", t.TempDir()},
 				Stdout: &stdout, Stderr: &stderr,
 				Getenv:   func(k string) string { return map[string]string{"HOME": home}[k] },
-				LookPath: func(string) (string, error) { return "/usr/local/bin/" + ProgramName, nil },
+				LookPath: func(string) (string, error) { return "/usr/local/bin/" + helper.ProgramName, nil },
 			})
-			if code != ExitFailure || stdout.Len() != 0 {
-				t.Fatalf("exit %d, stdout %q; want %d and nothing", code, stdout.String(), ExitFailure)
+			if code != cmdline.ExitFailure || stdout.Len() != 0 {
+				t.Fatalf("exit %d, stdout %q; want %d and nothing", code, stdout.String(), cmdline.ExitFailure)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(stderr.String(), w) {

@@ -1,4 +1,4 @@
-package helper
+package main
 
 import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"

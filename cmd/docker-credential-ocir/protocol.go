@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker-credential-helpers/credentials"
+	"github.com/urfave/cli/v2"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
+)
+
+func (a *app) protocolCommand(action, usage string) *cli.Command {
+	return &cli.Command{
+		Name:     action,
+		Usage:    usage,
+		Category: "credential helper protocol (run by container tools)",
+		Action:   func(c *cli.Context) error { return a.protocol(c, action) },
+	}
+}
+
+// protocol runs get/store/erase/list. Everything it says goes to stdout in
+// Serve's convention, because that is where clients look for the reason.
+func (a *app) protocol(c *cli.Context, action string) error {
+	stdout := a.env.Stdout
+	if c.NArg() > 0 {
+		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", helper.ProgramName, action)
+		return cmdline.ExitCode(cmdline.ExitUsage)
+	}
+	p, err := a.setup()
+	if err != nil {
+		return a.protocolSetupFailed(action, err)
+	}
+	h := helper.New(p, helper.WithContext(c.Context), helper.WithOnError(a.onError), helper.WithStderr(a.env.Stderr), helper.WithLogger(a.log), helper.WithClock(a.env.Now))
+	if code := h.Serve(action, a.env.Stdin, stdout); code != helper.ExitOK {
+		return cmdline.ExitCode(code)
+	}
+	return nil
+}
+
+// protocolSetupFailed answers a protocol action when the settings
+// (OCIR_* variables, global flags, the config file) are unusable. Only get
+// really needs them; the other actions must not break the client over them.
+func (a *app) protocolSetupFailed(action string, err error) error {
+	stderr := a.env.Stderr
+	msg := fmt.Sprintf("%s: %s", helper.ProgramName, helper.OneLine(err.Error()))
+	switch action {
+	case credentials.ActionList:
+		// list never fails: an unusable setup simply lists nothing.
+		a.log.Warn("list: listing nothing", "err", err)
+		fmt.Fprintln(a.env.Stdout, "{}")
+		return nil
+	case credentials.ActionErase:
+		// Nothing was stored, so `docker logout` has nothing to fail
+		// over; the cached token, if any, stays.
+		fmt.Fprintf(stderr, "%s; the cached token was not dropped\n", msg)
+		return nil
+	case credentials.ActionStore:
+		// `docker login` to an OCIR host must never break: recognise the
+		// host without the settings (the compiled-in region table) and
+		// accept the login, telling the user what will fail later.
+		if host, ok := storeHostIsOCIR(a.env.Stdin); ok {
+			fmt.Fprintf(stderr, "%s; accepting the login to %s anyway (nothing is stored), but getting a token will fail until this is fixed\n", msg, host)
+			return nil
+		}
+	}
+	// The same line on stderr: the docker CLI hides a failing helper's
+	// stdout, so stderr is the only place its user can see why.
+	fmt.Fprintln(a.env.Stdout, msg)
+	fmt.Fprintln(stderr, msg)
+	if errors.As(err, new(cmdline.UsageError)) {
+		return cmdline.ExitCode(cmdline.ExitUsage)
+	}
+	return cmdline.ExitCode(cmdline.ExitFailure)
+}
+
+// storeHostIsOCIR reads the credentials a store action receives and
+// reports whether their server URL names a host of the compiled-in region
+// table. Anything unreadable is not.
+func storeHostIsOCIR(stdin io.Reader) (string, bool) {
+	var c credentials.Credentials
+	if err := json.NewDecoder(io.LimitReader(stdin, helper.MaxInput)).Decode(&c); err != nil {
+		return "", false
+	}
+	host, err := registry.Host(c.ServerURL)
+	if err != nil {
+		return "", false
+	}
+	reg, ok := registry.DefaultTable().Recognize(host)
+	return reg.Host, ok
+}

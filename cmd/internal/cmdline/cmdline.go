@@ -1,0 +1,64 @@
+// Package cmdline holds the command-line mechanisms both binaries share:
+// exit statuses, the usage-error type and the urfave/cli handler that
+// produces it, the version line and --version flag, settings from the
+// OCIR_* environment and global flags, and the wiring of those settings
+// into an ocir.Provider.
+//
+// What each binary says and where it says it (stdout for the docker
+// protocol, stderr for the kubelet plugin) stays with the binary; this
+// package only removes the second copy of the same logic.
+package cmdline
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit statuses of both binaries.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // the lookup or the command failed
+	ExitUsage   = 2 // bad command line or environment value
+)
+
+// UsageError marks a bad command line or environment value: exit status
+// ExitUsage.
+type UsageError struct{ Err error }
+
+// Error returns the underlying message.
+func (u UsageError) Error() string { return u.Err.Error() }
+
+// Unwrap exposes the underlying error.
+func (u UsageError) Unwrap() error { return u.Err }
+
+// Usagef formats a UsageError.
+func Usagef(format string, args ...any) error {
+	return UsageError{fmt.Errorf(format, args...)}
+}
+
+// IsUsage reports whether err is, or wraps, a UsageError.
+func IsUsage(err error) bool { return errors.As(err, new(UsageError)) }
+
+// OnUsageError replaces urfave/cli's default, which prints the help on
+// stdout (the protocol's or the kubelet's answer channel) and returns a
+// plain error: the error comes back as a UsageError for the binary to
+// report where it reports errors.
+func OnUsageError(_ *cli.Context, err error, _ bool) error { return UsageError{err} }
+
+// SetUsageHandler gives every command, subcommands included, OnUsageError
+// (urfave/cli only applies an App's handler to the root).
+func SetUsageHandler(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = OnUsageError
+		SetUsageHandler(c.Subcommands)
+	}
+}
+
+// ExitCode ends a command with a status after it has printed everything
+// it wanted to print.
+type ExitCode int
+
+// Error describes the status; it is never printed.
+func (e ExitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
