@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -178,8 +179,11 @@ func configFilesIn(dir string) ([]string, error) {
 }
 
 // configCodecs decodes YAML or JSON strictly, as the kubelet's own codec
-// factory does: unknown and duplicate fields are errors.
-var configCodecs = func() serializer.CodecFactory {
+// factory does: unknown and duplicate fields are errors. It is built on
+// first use, not at package initialisation: the plugin binary links this
+// package for its config subcommands, and every kubelet exec of the plugin
+// would otherwise pay for a scheme it never uses.
+var configCodecs = sync.OnceValue(func() serializer.CodecFactory {
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{kcv1.AddToScheme, kcv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
@@ -189,12 +193,12 @@ var configCodecs = func() serializer.CodecFactory {
 	s.AddKnownTypeWithName(schema.GroupVersionKind{Group: kcv1.GroupName, Version: "v1beta1", Kind: "CredentialProviderConfig"},
 		&v1beta1Config{})
 	return serializer.NewCodecFactory(s, serializer.EnableStrict)
-}()
+})
 
 // DecodeConfig decodes one CredentialProviderConfig document (YAML or JSON,
 // kubelet.config.k8s.io v1, v1beta1 or v1alpha1).
 func DecodeConfig(data []byte) ([]CredentialProvider, error) {
-	obj, gvk, err := configCodecs.UniversalDeserializer().Decode(data, nil, nil)
+	obj, gvk, err := configCodecs().UniversalDeserializer().Decode(data, nil, nil)
 	if err != nil {
 		return nil, err
 	}
