@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -110,7 +111,7 @@ func (a *app) doctor(c *cli.Context) error {
 	if ex.ConfigFile != "" || ex.Profile != "" {
 		r.line("OCI config", "%s, profile %s", orDash(ex.ConfigFile), orDash(ex.Profile))
 	} else {
-		path, profile := ocir.OCIConfigLocation(a.env.Getenv)
+		path, profile := ocicli.Location(a.env.Getenv)
 		r.line("OCI config", "not used (%s, profile %s)", path, profile)
 	}
 	if ex.Region != "" {

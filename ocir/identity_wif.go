@@ -17,6 +17,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 	"github.com/oracle/oci-go-sdk/v65/common"
 )
@@ -104,8 +105,8 @@ func (p *Provider) wifSettings(rule *config.Rule) (wifSettings, error) {
 			s.secret, s.secretFile, s.secretFrom = "", f.ClientSecretFile, "clientSecretFile "+f.ClientSecretFile+" of the config rule"
 		}
 	}
-	s.secretFile = expandHome(s.secretFile, p.home())
-	s.tokenFile = expandHome(s.tokenFile, p.home())
+	s.secretFile = ocicli.ExpandHome(s.secretFile, ocicli.Home(p.getenv))
+	s.tokenFile = ocicli.ExpandHome(s.tokenFile, ocicli.Home(p.getenv))
 	var missing []string
 	if s.domain == "" {
 		missing = append(missing, "OCIR_WIF_DOMAIN_URL (the identity domain URL, https://idcs-<id>.identity.oraclecloud.com)")

@@ -14,6 +14,7 @@ import (
 	"github.com/oracle/oci-go-sdk/v65/common"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -57,7 +58,7 @@ func (p *Provider) table() *registry.Table {
 		return p.regions
 	}
 	p.state.regionsOnce.Do(func() {
-		t, err := registry.LoadTable(p.getenv, p.home())
+		t, err := registry.LoadTable(p.getenv, ocicli.Home(p.getenv))
 		if err != nil {
 			p.log.Warn("ignoring extra region metadata", "err", err)
 			t = registry.DefaultTable()

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
 // httpClient returns the client for token calls: proxies from the
@@ -104,7 +105,7 @@ func (p *Provider) rootCAs() (*x509.CertPool, error) {
 }
 
 func appendPEMFile(pool *x509.CertPool, path string) error {
-	raw, err := readUserFile(path)
+	raw, err := ocicli.ReadFile(path)
 	if err != nil {
 		return err
 	}
