@@ -6,9 +6,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
+
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
-	"github.com/oracle/oci-go-sdk/v65/common"
 )
 
 // Identity types, spelled as OCI_CLI_AUTH spells them.

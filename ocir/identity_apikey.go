@@ -8,8 +8,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/oracle/oci-go-sdk/v65/common"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
 func (p *Provider) envAPIKeyPresent() bool {

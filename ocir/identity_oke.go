@@ -4,9 +4,10 @@ import (
 	"context"
 	"strings"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/common/auth"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
 // defaultSATokenPath is where Kubernetes mounts a pod's service-account

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/oracle/oci-go-sdk/v65/common"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
 // sessionTokenIdentity signs with the session of an `oci session

@@ -50,9 +50,7 @@ func newFixture(t *testing.T, ociConfig string) *fixture {
 }
 
 func (f *fixture) provider(opts ...Option) *Provider {
-	p := New(append([]Option{WithGetenv(func(k string) string { return f.env[k] }), WithCacheDir("")}, opts...)...)
-	p.state.dmiPath = filepath.Join(f.home, "no-dmi")
-	return p
+	return New(append([]Option{WithGetenv(func(k string) string { return f.env[k] }), WithCacheDir(""), withDMIPath(filepath.Join(f.home, "no-dmi"))}, opts...)...)
 }
 
 const apiKeyConfig = `

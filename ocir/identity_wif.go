@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
+
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
-	"github.com/oracle/oci-go-sdk/v65/common"
 )
 
 // AuthWorkloadIdentityFederation exchanges an OIDC subject token (a CI

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -85,9 +86,13 @@ func startWorld(t *testing.T) *world {
 }
 
 func (w *world) provider(opts ...Option) *Provider {
-	p := New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second)}, opts...)...)
-	p.state.dmiPath = filepath.Join(w.home, "no-dmi")
-	return p
+	return New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second), withDMIPath(filepath.Join(w.home, "no-dmi"))}, opts...)...)
+}
+
+// cache is a cache over the world's cache directory, as another process
+// sees it.
+func (w *world) cache() *fileCache {
+	return newFileCache(w.cacheDir, slog.New(slog.DiscardHandler), time.Now)
 }
 
 func mustCredential(t *testing.T, p *Provider, serverURL string) Credential {
@@ -585,9 +590,7 @@ func TestMetadataProbeGivesUpAndRemembers(t *testing.T) {
 	env := map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": "http://" + ln.Addr().String() + "/opc/v2"}
 	clk := &fakeClock{t: time.Now()}
 	newP := func() *Provider {
-		p := New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), WithClock(clk.now))
-		p.state.dmiPath = filepath.Join(home, "none")
-		return p
+		return New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), WithClock(clk.now), withDMIPath(filepath.Join(home, "none")))
 	}
 	_, err = newP().Credential(context.Background(), "iad.ocir.io")
 	if !errors.Is(err, ErrNoIdentity) || !strings.Contains(err.Error(), "no answer within 1s") {
@@ -615,14 +618,13 @@ func TestMetadataProbeGivesUpAndRemembers(t *testing.T) {
 
 func TestLaptopNeverProbesMetadata(t *testing.T) {
 	home := t.TempDir()
-	p := New(WithGetenv(func(k string) string { return map[string]string{"HOME": home}[k] }), WithCacheDir(""))
-	p.state.dmiPath = filepath.Join(home, "none")
+	p := New(WithGetenv(func(k string) string { return map[string]string{"HOME": home}[k] }), WithCacheDir(""), withDMIPath(filepath.Join(home, "none")))
 	start := time.Now()
 	_, err := p.Credential(context.Background(), "iad.ocir.io")
 	if !errors.Is(err, ErrNoIdentity) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, probed := p.state.memos[metadataMemoFile]; probed {
+	if _, probed := p.cache.recall(metadataMemoFile, p.metadataBaseURL(), time.Minute); probed {
 		t.Error("metadata service was probed on a machine that is not an OCI instance")
 	}
 	_ = start
@@ -787,7 +789,7 @@ func TestProbeCutShortByCallerIsNotRemembered(t *testing.T) {
 	if _, err := p.probeMetadata(ctx, true); err == nil {
 		t.Fatal("probe succeeded despite the caller's deadline")
 	}
-	if _, ok := w.provider().recall(metadataMemoFile, w.e.MetadataURL(), time.Minute); ok {
+	if _, ok := w.cache().recall(metadataMemoFile, w.e.MetadataURL(), time.Minute); ok {
 		t.Error("a probe cut short by the caller was remembered as 'no metadata service'")
 	}
 }

@@ -82,17 +82,17 @@ func TestSessionFilesOfAnotherIdentityOrLooseModeAreIgnored(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(w.cacheDir, sessionFileName(other)), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s := w.provider().loadSession(other); s != nil {
+	if s := w.cache().loadSession(other); s != nil {
 		t.Error("a session was used for an identity it does not belong to")
 	}
-	if s := w.provider().loadSession(id.cacheKey); s == nil {
+	if s := w.cache().loadSession(id.cacheKey); s == nil {
 		t.Fatal("own session not found")
 	}
 	// Readable by others: treated as absent.
 	if err := os.Chmod(filepath.Join(w.cacheDir, sessionFileName(id.cacheKey)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if s := w.provider().loadSession(id.cacheKey); s != nil {
+	if s := w.cache().loadSession(id.cacheKey); s != nil {
 		t.Error("a session file readable by others was trusted")
 	}
 	// cache clear removes sessions too.

@@ -191,17 +191,17 @@ func (p *Provider) buildKey(ctx context.Context, id *identity) (common.KeyProvid
 	}
 	// Other token-based principals (a resource principal's session comes
 	// from the environment) are reused within the process.
-	p.state.mu.Lock()
-	kp, ok := p.state.keys[id.cacheKey]
-	p.state.mu.Unlock()
+	p.mu.Lock()
+	kp, ok := p.keys[id.cacheKey]
+	p.mu.Unlock()
 	if ok && !sessionEnding(kp, p.now()) {
 		return kp, nil
 	}
 	kp, err := p.buildUnderDeadline(ctx, id, nil)
 	if err == nil && id.auth != AuthAPIKey && id.auth != AuthSecurityToken {
-		p.state.mu.Lock()
-		p.state.keys[id.cacheKey] = kp
-		p.state.mu.Unlock()
+		p.mu.Lock()
+		p.keys[id.cacheKey] = kp
+		p.mu.Unlock()
 	}
 	return kp, err
 }

@@ -24,12 +24,12 @@ func (p *Provider) httpClient() (*http.Client, error) {
 		c.CheckRedirect = noRedirects
 		return &c, nil
 	}
-	p.state.clientOnce.Do(func() {
+	p.clientOnce.Do(func() {
 		var tr *http.Transport
-		tr, p.state.clientErr = p.newTransport()
-		p.state.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+		tr, p.clientErr = p.newTransport()
+		p.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	})
-	return p.state.client, p.state.clientErr
+	return p.client, p.clientErr
 }
 
 // noRedirects refuses to follow redirects: a signed request must never be
