@@ -88,14 +88,14 @@ func probeFailure(base string, auto bool, err error) error {
 
 // fetchMetadataRegion is GET /instance/region within the probe timeout.
 func (p *Provider) fetchMetadataRegion(parent context.Context, base string) (string, error) {
-	client := p.metadataClient(p.probeTimeout)
+	client := p.metadataClient(metadataProbeTimeout)
 	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(parent, p.probeTimeout)
+	ctx, cancel := context.WithTimeout(parent, metadataProbeTimeout)
 	defer cancel()
 	body, err := metadataGet(ctx, client, base, "/instance/region")
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
-			return "", fmt.Errorf("%w within %s", errNoAnswer, p.probeTimeout)
+			return "", fmt.Errorf("%w within %s", errNoAnswer, metadataProbeTimeout)
 		}
 		return "", err
 	}

@@ -61,9 +61,6 @@ func WithSettings(s config.Settings) Option {
 // (chassisAssetTagPath), for tests.
 func withDMIPath(path string) Option { return func(p *Provider) { p.dmiPath = path } }
 
-// withProbeTimeout replaces metadataProbeTimeout, for tests.
-func withProbeTimeout(d time.Duration) Option { return func(p *Provider) { p.probeTimeout = d } }
-
 // RequestOption adjusts a single Credential call.
 type RequestOption func(*request)
 

@@ -45,19 +45,18 @@ var ErrCacheMiss = errors.New("no fresh token cached")
 // (identity*.go), the token cache (cache*.go), federated sessions
 // (session.go) and the signed token call (token.go) are parts of their own.
 type Provider struct {
-	log          *slog.Logger
-	http         *http.Client
-	now          func() time.Time
-	cacheDir     string
-	cacheOn      bool
-	timeout      time.Duration
-	cfg          *config.File
-	getenv       func(string) string
-	regions      *registry.Table
-	userAgent    string
-	dmiPath      string        // firmware file naming an OCI instance
-	probeTimeout time.Duration // bound of the metadata reachability probe
-	closer       *onceCloser   // what NewFromSettings opened; see Close
+	log       *slog.Logger
+	http      *http.Client
+	now       func() time.Time
+	cacheDir  string
+	cacheOn   bool
+	timeout   time.Duration
+	cfg       *config.File
+	getenv    func(string) string
+	regions   *registry.Table
+	userAgent string
+	dmiPath   string      // firmware file naming an OCI instance
+	closer    *onceCloser // what NewFromSettings opened; see Close
 
 	// cache keeps tokens, memos and sessions; whether caching is on is
 	// decided here, once, when New picks its kind.
@@ -78,15 +77,14 @@ type Provider struct {
 // New returns a Provider. It does nothing else.
 func New(opts ...Option) *Provider {
 	p := &Provider{
-		log:          slog.New(slog.DiscardHandler),
-		now:          time.Now,
-		cacheOn:      true,
-		timeout:      config.DefaultTimeout,
-		cfg:          &config.File{},
-		getenv:       os.Getenv,
-		userAgent:    "ocir-credential-helper",
-		dmiPath:      chassisAssetTagPath,
-		probeTimeout: metadataProbeTimeout,
+		log:       slog.New(slog.DiscardHandler),
+		now:       time.Now,
+		cacheOn:   true,
+		timeout:   config.DefaultTimeout,
+		cfg:       &config.File{},
+		getenv:    os.Getenv,
+		userAgent: "ocir-credential-helper",
+		dmiPath:   chassisAssetTagPath,
 	}
 	for _, o := range opts {
 		o(p)
@@ -155,7 +153,13 @@ func (p *Provider) Credential(ctx context.Context, serverURL string, opts ...Req
 		}
 	}
 	started := time.Now()
-	e, err := p.fetchToken(ctx, reg, id)
+	client, err := p.httpClient()
+	if err != nil {
+		return p.staleOr(id, reg, withRegistry(err, reg.Host))
+	}
+	call := tokenCall{client: client, userAgent: p.userAgent, now: p.now, log: p.log, timeout: p.timeout,
+		key: func(ctx context.Context) (common.KeyProvider, error) { return p.buildKey(ctx, id) }}
+	e, err := call.fetch(ctx, reg, id)
 	if err != nil {
 		p.rememberFailure(ctx, id.cacheKey, reg.Host, err, time.Since(started))
 		if errors.Is(err, ErrAuth) && id.shareSession {
