@@ -17,6 +17,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -24,7 +25,7 @@ import (
 const ModulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
 
 // Provider is everything the commands need from the token provider.
-// *ocir.Provider satisfies it.
+// pullcheck.Provider satisfies it.
 type Provider interface {
 	Source
 	// Explain resolves the identity for serverURL without fetching a token.
@@ -33,10 +34,10 @@ type Provider interface {
 	Clear() error
 	// CheckPull asks the registry whether cred may pull repository
 	// ("ns/repo"), as a pulling client authenticates.
-	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result
 }
 
-var _ Provider = (*ocir.Provider)(nil)
+var _ Provider = pullcheck.Provider{}
 
 // ProviderSettings is what a Provider is built from.
 type ProviderSettings struct {
@@ -116,7 +117,7 @@ func newOCIRProvider(ps ProviderSettings) (Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p, nil
+	return pullcheck.Provider{Provider: p}, nil
 }
 
 // VersionLine is what version, -v and --version print.

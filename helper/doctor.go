@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -162,7 +163,7 @@ func (a *app) doctor(c *cli.Context) error {
 // pullReport turns the registry's verdict on a pull into doctor's lines: a
 // refusal into the IAM policy statement to add, a rejected OCIR token into
 // the advice to clear the cache.
-func pullReport(r *report, repo, auth string, pc ocir.PullCheck) {
+func pullReport(r *report, repo, auth string, pc pullcheck.Result) {
 	switch {
 	case pc.Allowed && pc.Anonymous:
 		r.line("pull probe", "%s: ok, anonymous access (public repository, %s)", repo, tagCount(pc.Tags))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 func runDoctor(t *testing.T, f *fakeProvider, args ...string) result {
@@ -33,7 +34,7 @@ func healthyFake(t *testing.T, auth string) *fakeProvider {
 
 func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 2}
+	f.pull = &pullcheck.Result{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 2}
 	r := runDoctor(t, f, "iad.ocir.io/demotenancy/hello:latest")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -63,7 +64,7 @@ func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
 
 func TestDoctorReportsAPublicRepository(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: 1}
+	f.pull = &pullcheck.Result{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: 1}
 	r := runDoctor(t, f, "iad.ocir.io/ns/public")
 	if r.code != 0 || !strings.Contains(r.stdout, "pull probe:  ns/public: ok, anonymous access (public repository, 1 tag)") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -81,7 +82,7 @@ func TestDoctorTurnsA403IntoThePolicyStatement(t *testing.T) {
 	for auth, want := range cases {
 		t.Run(auth, func(t *testing.T) {
 			f := healthyFake(t, auth)
-			f.pull = &ocir.PullCheck{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED Anonymous users are only allowed read access on public repos"}
+			f.pull = &pullcheck.Result{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED Anonymous users are only allowed read access on public repos"}
 			r := runDoctor(t, f, "iad.ocir.io/demotenancy/private")
 			if r.code != 1 {
 				t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -105,7 +106,7 @@ func TestDoctorTurnsA403IntoThePolicyStatement(t *testing.T) {
 
 func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized"}
+	f.pull = &pullcheck.Result{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized"}
 	r := runDoctor(t, f, "iad.ocir.io/ns/app")
 	if r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -125,13 +126,13 @@ func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
 func TestDoctorReportsAnInconclusiveProbeWithoutAPolicy(t *testing.T) {
 	cases := []struct {
 		name string
-		pull ocir.PullCheck
+		pull pullcheck.Result
 		want string
 	}{
-		{"unreachable", ocir.PullCheck{Detail: "registry unreachable: dial tcp: connection refused"}, "PROBLEM: ns/app: registry unreachable: dial tcp: connection refused"},
-		{"foreign realm", ocir.PullCheck{Detail: "token realm auth.attacker.example is not on iad.ocir.io; not sending the OCIR token there"}, "PROBLEM: ns/app: token realm auth.attacker.example is not on iad.ocir.io"},
-		{"not found", ocir.PullCheck{Status: 404, Detail: "authenticated request: 404 Not Found: NAME_UNKNOWN"}, "fix: check the repository name"},
-		{"server error", ocir.PullCheck{Status: 502, Detail: "anonymous request: 502 Bad Gateway"}, "PROBLEM: ns/app: anonymous request: 502 Bad Gateway"},
+		{"unreachable", pullcheck.Result{Detail: "registry unreachable: dial tcp: connection refused"}, "PROBLEM: ns/app: registry unreachable: dial tcp: connection refused"},
+		{"foreign realm", pullcheck.Result{Detail: "token realm auth.attacker.example is not on iad.ocir.io; not sending the OCIR token there"}, "PROBLEM: ns/app: token realm auth.attacker.example is not on iad.ocir.io"},
+		{"not found", pullcheck.Result{Status: 404, Detail: "authenticated request: 404 Not Found: NAME_UNKNOWN"}, "fix: check the repository name"},
+		{"server error", pullcheck.Result{Status: 502, Detail: "anonymous request: 502 Bad Gateway"}, "PROBLEM: ns/app: anonymous request: 502 Bad Gateway"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -28,8 +29,8 @@ type fakeProvider struct {
 	dropErr     error
 	explanation ocir.Explanation
 	explainErr  error
-	pull        *ocir.PullCheck // answered by CheckPull; nil fails the test
-	registryErr error           // returned by Registry for every host when set
+	pull        *pullcheck.Result // answered by CheckPull; nil fails the test
+	registryErr error             // returned by Registry for every host when set
 
 	credentialCalls []string // canonical hosts
 	pullChecks      []string // registry/repository, with the secret sent
@@ -97,13 +98,13 @@ func (f *fakeProvider) Explain(_ context.Context, serverURL string) (ocir.Explan
 // CheckPull answers f.pull. Only doctor with a repository may ask the
 // registry anything: any other call fails the test, which is how the
 // protocol tests assert that they never touch the network.
-func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
+func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) pullcheck.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pullChecks = append(f.pullChecks, cred.Registry+"/"+repository+" "+cred.Secret)
 	if f.pull == nil {
 		f.t.Errorf("unexpected pull check of %s/%s", cred.Registry, repository)
-		return ocir.PullCheck{Detail: "no pull check in this test"}
+		return pullcheck.Result{Detail: "no pull check in this test"}
 	}
 	return *f.pull
 }

@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// Source is what the plugin needs from the token provider. *ocir.Provider
+// Source is what the plugin needs from the token provider. pullcheck.Provider
 // satisfies it; tests use a fake.
 type Source interface {
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
 	// CheckPull asks the registry whether cred may pull repository
 	// (--verify-pull).
-	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result
 }
 
 // withServiceAccountToken is ocir.WithServiceAccountToken; tests replace it

@@ -147,7 +147,7 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 	if err := signer.Sign(req); err != nil {
 		return nil, &Error{Kind: ErrIdentityBroken, Err: fmt.Errorf("instance principal: sign federation request: %w", err)}
 	}
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return nil, err
 	}

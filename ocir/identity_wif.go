@@ -366,7 +366,7 @@ func (p *Provider) federate(ctx context.Context, s wifSettings, subj *wifSubject
 // exchange client is not used: it drops the domain's error text and can
 // cancel its context before the answer is read.
 func (p *Provider) exchange(ctx context.Context, s wifSettings, secret string, form url.Values, source string) (string, error) {
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return "", err
 	}
@@ -475,7 +475,7 @@ func actionsRequestURL(raw, audience string) (string, error) {
 
 // actionsToken requests the job's OIDC token from GitHub Actions.
 func (p *Provider) actionsToken(ctx context.Context, endpoint, requestToken string) (string, error) {
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return "", err
 	}

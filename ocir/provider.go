@@ -153,7 +153,7 @@ func (p *Provider) Credential(ctx context.Context, serverURL string, opts ...Req
 		}
 	}
 	started := time.Now()
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return p.staleOr(id, reg, withRegistry(err, reg.Host))
 	}

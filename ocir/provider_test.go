@@ -794,37 +794,6 @@ func TestProbeCutShortByCallerIsNotRemembered(t *testing.T) {
 	}
 }
 
-func TestCheckPull(t *testing.T) {
-	w := startWorld(t)
-	w.e.DenyRepo("demotenancy/nopolicy")
-	p := w.provider()
-	c := mustCredential(t, p, "iad.ocir.io")
-	if r := p.CheckPull(context.Background(), c, "demotenancy/hello"); !r.Allowed || r.Anonymous || r.Tags == 0 {
-		t.Errorf("private repo: %+v", r)
-	}
-	if r := p.CheckPull(context.Background(), c, "public/hello"); !r.Allowed {
-		t.Errorf("public repo: %+v", r)
-	}
-	if r := p.CheckPull(context.Background(), c, "demotenancy/nopolicy"); r.Allowed || !r.Denied || r.Status != 403 {
-		t.Errorf("repo without policy: %+v", r)
-	}
-	bad := c
-	bad.Secret = "forged"
-	if r := p.CheckPull(context.Background(), bad, "demotenancy/hello"); r.Allowed || !r.Denied {
-		t.Errorf("forged token: %+v", r)
-	}
-}
-
-func TestParseChallenge(t *testing.T) {
-	s, p := parseChallenge(`Bearer realm="https://iad.ocir.io/20180419/docker/token",service="iad.ocir.io",scope="repository:a/b:pull,push"`)
-	if s != "bearer" || p["realm"] != "https://iad.ocir.io/20180419/docker/token" || p["service"] != "iad.ocir.io" || p["scope"] != "repository:a/b:pull,push" {
-		t.Errorf("%s %v", s, p)
-	}
-	for _, h := range []string{"", "Basic", `Bearer realm="unterminated`, "Bearer a=b,c", "Bearer ,,,="} {
-		parseChallenge(h) // must not panic
-	}
-}
-
 func TestQuickFailuresAreNotRemembered(t *testing.T) {
 	w := startWorld(t)
 	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 404, Count: 1})

@@ -15,10 +15,13 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
-// httpClient returns the client for token calls: proxies from the
-// environment, extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH,
-// bounded connect and handshake times. Built once per Provider.
-func (p *Provider) httpClient() (*http.Client, error) {
+// HTTPClient returns the client the Provider talks to OCI with: the one
+// WithHTTPClient gave, or one built once from the environment (proxies,
+// extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH, bounded
+// connect and handshake times). It never follows a redirect. Front ends use
+// it to reach a registry with the same network settings (package
+// pullcheck).
+func (p *Provider) HTTPClient() (*http.Client, error) {
 	if p.http != nil {
 		c := *p.http // never replay a signed request to a redirect target
 		c.CheckRedirect = noRedirects

@@ -16,6 +16,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -201,7 +202,7 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		return err
 	}
 	p := &kubelet.Plugin{
-		Source:     provider,
+		Source:     pullcheck.Provider{Provider: provider},
 		Timeout:    settings.Timeout,
 		VerifyPull: verify,
 		Log:        log,

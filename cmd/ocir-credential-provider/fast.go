@@ -11,6 +11,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // serveCached answers a plugin request from the token cache before the CLI
@@ -64,7 +65,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 		return false, rest
 	}
 	p := &kubelet.Plugin{
-		Source:  cacheOnly{provider},
+		Source:  cacheOnly{pullcheck.Provider{Provider: provider}},
 		Timeout: settings.Timeout,
 		Log:     log,
 	}
@@ -78,7 +79,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 
 // cacheOnly makes every Credential call answer from the cache or fail with
 // ocir.ErrCacheMiss.
-type cacheOnly struct{ *ocir.Provider }
+type cacheOnly struct{ pullcheck.Provider }
 
 func (c cacheOnly) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
 	return c.Provider.Credential(ctx, serverURL, append(opts, ocir.WithCacheOnly())...)
