@@ -24,18 +24,7 @@ func TestOCIConfigParser(t *testing.T) {
 }
 
 func FuzzParseOCIConfig(f *testing.F) {
-	f.Add([]byte(`
-[DEFAULT]
-user=ocid1.user.oc1..u
-fingerprint=aa:bb
-tenancy=ocid1.tenancy.oc1..t
-region=us-ashburn-1
-key_file=KEY
-
-[PROD]
-user=ocid1.user.oc1..prod
-fingerprint=cc:dd
-`))
+	f.Add([]byte("[DEFAULT]\nuser=ocid1.user.oc1..u\nfingerprint=aa:bb\nkey_file=KEY\nregion=us-ashburn-1\n\n[PROD]\nuser=ocid1.user.oc1..prod\n"))
 	f.Add([]byte("[DEFAULT]\nsecurity_token_file=~/t\n"))
 	f.Add([]byte("\ufeff[A]\nk = v = w\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {

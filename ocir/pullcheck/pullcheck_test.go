@@ -5,55 +5,34 @@ package pullcheck
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
 
-type world struct {
-	e    *emulator.Emulator
-	home string
-}
-
-// startWorld starts an emulator and points the process environment at it,
-// with nothing from the developer's machine leaking in.
-func startWorld(t *testing.T) *world {
+// provider starts an emulator and returns a Provider whose environment
+// (read only through getenv) points at it.
+func provider(t *testing.T) (*emulator.Emulator, Provider) {
 	t.Helper()
 	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emu")})
+	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
 	if err != nil {
 		t.Fatalf("start emulator: %v", err)
 	}
 	t.Cleanup(func() { e.Close() })
-	w := &world{e: e, home: filepath.Join(dir, "home")}
-	if err := os.MkdirAll(w.home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"OCI_CLI_AUTH", "OCI_CLI_PROFILE", "OCI_CONFIG_FILE", "OCI_CLI_USER", "OCI_CLI_KEY_FILE",
-		"OCI_CLI_KEY_CONTENT", "OCI_CLI_TENANCY", "OCI_CLI_FINGERPRINT", "OCI_RESOURCE_PRINCIPAL_VERSION",
-		"OCI_RESOURCE_PRINCIPAL_RPST", "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", "OCI_RESOURCE_PRINCIPAL_REGION",
-		"KUBERNETES_SERVICE_HOST", "OCI_REGION_METADATA", "HTTP_PROXY", "http_proxy", "https_proxy", "no_proxy", "OCI_METADATA_BASE_URL"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-	t.Setenv("HOME", w.home)
+	env := map[string]string{"HOME": dir, "OCIR_CACHE": "false"}
 	for _, kv := range e.Env() {
 		k, v, _ := strings.Cut(kv, "=")
-		if k == "OCI_METADATA_BASE_URL" {
-			continue
-		}
-		t.Setenv(k, v)
+		env[k] = v
 	}
-	return w
-}
-
-func (w *world) provider() Provider {
-	return Provider{ocir.New(ocir.WithCacheDir(""), ocir.WithTimeout(10*time.Second))}
+	p, err := ocir.NewFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, Provider{p}
 }
 
 func mustCredential(t *testing.T, p Provider, serverURL string) ocir.Credential {
@@ -66,9 +45,8 @@ func mustCredential(t *testing.T, p Provider, serverURL string) ocir.Credential 
 }
 
 func TestCheckPull(t *testing.T) {
-	w := startWorld(t)
-	w.e.DenyRepo("demotenancy/nopolicy")
-	p := w.provider()
+	e, p := provider(t)
+	e.DenyRepo("demotenancy/nopolicy")
 	c := mustCredential(t, p, "iad.ocir.io")
 	if r := p.CheckPull(context.Background(), c, "demotenancy/hello"); !r.Allowed || r.Anonymous || r.Tags == 0 {
 		t.Errorf("private repo: %+v", r)
