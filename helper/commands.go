@@ -46,7 +46,7 @@ func (a *app) target(c *cli.Context, what string) (target, error) {
 			return target{}, err
 		}
 	}
-	host, repo, err := parseTarget(arg)
+	host, repo, err := registry.ParseImage(arg)
 	if err != nil {
 		return target{}, usagef("%s: %w", arg, err)
 	}

@@ -230,28 +230,6 @@ func TestCacheClearAndList(t *testing.T) {
 	}
 }
 
-func TestParseTarget(t *testing.T) {
-	cases := []struct{ in, host, repo string }{
-		{"iad.ocir.io", "iad.ocir.io", ""},
-		{"iad.ocir.io/ns/app", "iad.ocir.io", "ns/app"},
-		{"https://iad.ocir.io/v2/ns/app/", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io:443/ns/app:1.0", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app@sha256:abcd", "iad.ocir.io", "ns/app"},
-		{"IAD.OCIR.IO/ns/team/app", "iad.ocir.io", "ns/team/app"},
-	}
-	for _, tc := range cases {
-		h, r, err := parseTarget(tc.in)
-		if err != nil || h != tc.host || r != tc.repo {
-			t.Errorf("%q: got %q %q %v", tc.in, h, r, err)
-		}
-	}
-	for _, bad := range []string{"", "iad.ocir.io/NS/App", "iad.ocir.io/a//b", "iad.ocir.io/-a", "a@b/c"} {
-		if _, _, err := parseTarget(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestLineDiffShowsRemovalsBeforeAdditions(t *testing.T) {
 	got := lineDiff([]byte("{\n\t\"a\": 1\n}\n"), []byte("{\n\t\"a\": 1,\n\t\"b\": 2\n}\n"), "old", "new")
 	want := "--- old\n+++ new\n {\n-\t\"a\": 1\n+\t\"a\": 1,\n+\t\"b\": 2\n }\n"

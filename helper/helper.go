@@ -235,11 +235,7 @@ func looksLikeOCIR(serverURL string) bool {
 	if _, ok := registry.DefaultTable().Recognize(host); ok {
 		return true
 	}
-	if strings.HasSuffix(host, ".ocir.io") {
-		return true
-	}
-	labels := strings.SplitN(host, ".", 4)
-	return len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci"
+	return registry.HasOCIRShape(host)
 }
 
 // Delete always succeeds (nothing was stored) and drops the cached token,

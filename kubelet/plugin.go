@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -110,7 +109,7 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, ClampTimeout(p.Timeout))
 	defer cancel()
 
-	host, repo := splitImage(req.Image)
+	host, repo := registry.SplitImage(req.Image)
 	var opts []ocir.RequestOption
 	if req.ServiceAccountToken != "" {
 		// KEP-4412: the kubelet handed over the pod's projected token; the
@@ -187,20 +186,6 @@ func explain(image string, err error) error {
 		return fmt.Errorf("no credentials for %s: %w (raise --timeout, at most %s)", image, err, MaxTimeout)
 	}
 	return fmt.Errorf("no credentials for %s: %w", image, err)
-}
-
-// splitImage splits an image reference as the kubelet sends it
-// ("iad.ocir.io/ns/app", no tag) into the registry host as written and the
-// repository. A tag or digest, should one arrive, is dropped.
-func splitImage(image string) (host, repo string) {
-	host, repo, _ = strings.Cut(image, "/")
-	if i := strings.Index(repo, "@"); i >= 0 {
-		repo = repo[:i]
-	}
-	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
-		repo = repo[:i]
-	}
-	return host, repo
 }
 
 func (p *Plugin) note(format string, args ...any) {

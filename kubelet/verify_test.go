@@ -137,18 +137,3 @@ func TestVerifyPullNeverExtendsAShortDuration(t *testing.T) {
 		t.Errorf("cacheDuration %v, want 1m", dur)
 	}
 }
-
-func TestSplitImage(t *testing.T) {
-	for _, tc := range []struct{ image, host, repo string }{
-		{"iad.ocir.io/ns/app", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app:1.0", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app@sha256:abc", "iad.ocir.io", "ns/app"},
-		{"localhost:5000/ns/app", "localhost:5000", "ns/app"},
-		{"iad.ocir.io", "iad.ocir.io", ""},
-	} {
-		h, r := splitImage(tc.image)
-		if h != tc.host || r != tc.repo {
-			t.Errorf("splitImage(%q) = %q %q", tc.image, h, r)
-		}
-	}
-}

@@ -13,13 +13,19 @@ import (
 )
 
 // Identity types, spelled as OCI_CLI_AUTH spells them.
+// The list itself is config.AuthTypes.
 const (
-	AuthAPIKey            = "api_key"
-	AuthSecurityToken     = "security_token"
-	AuthInstancePrincipal = "instance_principal"
-	AuthResourcePrincipal = "resource_principal"
-	AuthOKEWorkload       = "oke_workload_identity"
-	AuthAuto              = "auto"
+	AuthAPIKey            = config.AuthAPIKey
+	AuthSecurityToken     = config.AuthSecurityToken
+	AuthInstancePrincipal = config.AuthInstancePrincipal
+	AuthResourcePrincipal = config.AuthResourcePrincipal
+	AuthOKEWorkload       = config.AuthOKEWorkload
+	AuthAuto              = config.AuthAuto
+	// AuthWorkloadIdentityFederation exchanges an OIDC subject token (a CI
+	// job's, a Kubernetes service account's) for an OCI user principal
+	// session token at an IAM identity domain, and signs the OCIR token
+	// request with it.
+	AuthWorkloadIdentityFederation = config.AuthWorkloadIdentityFederation
 )
 
 // identity is a resolved OCI identity. Resolution reads local files and

@@ -23,11 +23,6 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// AuthWorkloadIdentityFederation exchanges an OIDC subject token (a CI
-// job's, a Kubernetes service account's) for an OCI user principal session
-// token at an IAM identity domain, and signs the OCIR token request with it.
-const AuthWorkloadIdentityFederation = config.AuthWorkloadIdentityFederation
-
 // Token exchange wire constants (OAuth 2.0 token exchange as OCI IAM
 // identity domains implement it).
 const (
