@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Explanation says which identity a Credential call would use and why.
@@ -68,4 +69,19 @@ func (p *Provider) Explain(ctx context.Context, serverURL string) (Explanation, 
 		ex.Reason = strings.TrimSpace(id.describe)
 	}
 	return ex, nil
+}
+
+// FederationInfo describes a workload identity federation setup for doctor.
+// It never holds the subject token, the session token or the secret.
+type FederationInfo struct {
+	DomainURL     string
+	ClientID      string
+	TokenType     string   // upst or rpst
+	SubjectSource string   // where the subject token comes from
+	Tried         []string // sources tried when none was found
+	Issuer        string   // the subject token's iss, sub, aud and exp
+	Subject       string
+	Audience      []string
+	Expires       time.Time
+	Err           error // the subject token could not be obtained or read
 }

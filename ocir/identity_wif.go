@@ -38,21 +38,6 @@ const (
 	wifRenewBefore = 2 * time.Minute
 )
 
-// FederationInfo describes a workload identity federation setup for doctor.
-// It never holds the subject token, the session token or the secret.
-type FederationInfo struct {
-	DomainURL     string
-	ClientID      string
-	TokenType     string   // upst or rpst
-	SubjectSource string   // where the subject token comes from
-	Tried         []string // sources tried when none was found
-	Issuer        string   // the subject token's iss, sub, aud and exp
-	Subject       string
-	Audience      []string
-	Expires       time.Time
-	Err           error // the subject token could not be obtained or read
-}
-
 // wifSettings are the OCIR_WIF_* variables, overridden field by field by a
 // config-file rule's federation block.
 type wifSettings struct {

@@ -19,8 +19,8 @@ func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } 
 // instance metadata probe, which must bypass proxies).
 func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.http = c } }
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+// withClock replaces time.Now, for tests.
+func withClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
 
 // WithCacheDir sets the on-disk cache directory; "" means memory only.
 func WithCacheDir(dir string) Option { return func(p *Provider) { p.cacheDir = dir } }
@@ -40,16 +40,16 @@ func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } 
 // environment for the variables they document.
 func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
 
-// WithRegions sets the region table; the default is the SDK's regions plus
+// withRegions sets the region table; the default is the SDK's regions plus
 // OCI_REGION_METADATA and ~/.oci/regions-config.json, loaded lazily.
-func WithRegions(t *registry.Table) Option { return func(p *Provider) { p.regions = t } }
+func withRegions(t *registry.Table) Option { return func(p *Provider) { p.regions = t } }
 
 // WithUserAgent sets the User-Agent of token requests, e.g.
 // "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.
 func WithUserAgent(ua string) Option { return func(p *Provider) { p.userAgent = ua } }
 
-// WithSettings applies the OCIR_* environment contract in one go.
-func WithSettings(s config.Settings) Option {
+// withSettings applies the OCIR_* environment contract in one go.
+func withSettings(s config.Settings) Option {
 	return func(p *Provider) {
 		p.timeout = s.Timeout
 		p.cacheOn = s.Cache

@@ -1,7 +1,13 @@
 // Package ocir turns an OCI identity into short-lived OCIR bearer
 // credentials. It is the one token provider behind both front ends
 // (docker-credential-ocir and ocir-credential-provider) and knows nothing
-// about either.
+// about either; Go programs use it directly or through ocir/keychain.
+//
+// Build a Provider with NewFromEnv (the binaries' environment contract) or
+// New with options, ask it for a Credential, and branch on the error kinds
+// (ErrNotOCIRHost, ErrNoIdentity, ErrIdentityBroken, ErrAuth,
+// ErrTransient) with errors.Is. List, Clear and Drop manage the token
+// cache; Explain says which identity a call would use, for diagnostics.
 //
 // A Provider has no side effects at construction: it reads no files, makes no
 // network calls and writes nothing until Credential is called.

@@ -275,7 +275,7 @@ func TestTokenErrorMatrix(t *testing.T) {
 		attempts int // token-attempts expected; 0 = don't check
 	}{
 		{name: "clock skew", setup: func(w *world) []Option {
-			return []Option{WithClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })}
+			return []Option{withClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })}
 		}, kind: ErrAuth, want: "clock", attempts: 1},
 		{name: "unknown key", setup: func(w *world) []Option {
 			k, _ := w.e.NewAPIKey("revoked")
@@ -356,7 +356,7 @@ func (c *fakeClock) advance(w *world, d time.Duration) {
 func TestCacheRefreshMarginAndStaleWhileValid(t *testing.T) {
 	w := startWorld(t)
 	clk := &fakeClock{t: time.Now()}
-	p := w.provider(WithClock(clk.now))
+	p := w.provider(withClock(clk.now))
 	first := mustCredential(t, p, "iad.ocir.io")
 
 	clk.advance(w, 40*time.Minute) // 20 min left > 15 min margin: cached
@@ -372,12 +372,12 @@ func TestCacheRefreshMarginAndStaleWhileValid(t *testing.T) {
 	// Refresh fails while the cached token is still valid: serve it.
 	clk.advance(w, 50*time.Minute) // second token has 10 min left
 	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 500})
-	if c, err := w.provider(WithClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err != nil || c.Secret != second.Secret {
+	if c, err := w.provider(withClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err != nil || c.Secret != second.Secret {
 		t.Fatalf("stale-while-valid: %+v, %v", c, err)
 	}
 	// Once expired it is never served.
 	clk.advance(w, 11*time.Minute)
-	if c, err := w.provider(WithClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err == nil {
+	if c, err := w.provider(withClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err == nil {
 		t.Fatalf("served an expired token %+v", c)
 	}
 }
@@ -590,7 +590,7 @@ func TestMetadataProbeGivesUpAndRemembers(t *testing.T) {
 	env := map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": "http://" + ln.Addr().String() + "/opc/v2"}
 	clk := &fakeClock{t: time.Now()}
 	newP := func() *Provider {
-		return New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), WithClock(clk.now), withDMIPath(filepath.Join(home, "none")))
+		return New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), withClock(clk.now), withDMIPath(filepath.Join(home, "none")))
 	}
 	_, err = newP().Credential(context.Background(), "iad.ocir.io")
 	if !errors.Is(err, ErrNoIdentity) || !strings.Contains(err.Error(), "no answer within 1s") {

@@ -11,7 +11,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// table is the region table: WithRegions' or the default one, loaded once.
+// table is the region table: withRegions' or the default one, loaded once.
 func (p *Provider) table() *registry.Table {
 	if p.regions != nil {
 		return p.regions
