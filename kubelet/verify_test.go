@@ -11,7 +11,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
-// The registry probe itself is ocir.(*Provider).CheckPull, tested in ocir
+// The registry probe itself is pullcheck.Check, tested in ocir/pullcheck
 // (TestCheckPull) and end to end in test/kubelet; here only the plugin's
 // decision on its verdict.
 
