@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 // Option configures a Provider.
@@ -39,10 +38,6 @@ func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } 
 // (instance, resource, OKE workload identity) still read the process
 // environment for the variables they document.
 func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
-
-// withRegions sets the region table; the default is the SDK's regions plus
-// OCI_REGION_METADATA and ~/.oci/regions-config.json, loaded lazily.
-func withRegions(t *registry.Table) Option { return func(p *Provider) { p.regions = t } }
 
 // WithUserAgent sets the User-Agent of token requests, e.g.
 // "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.

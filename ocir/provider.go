@@ -59,7 +59,6 @@ type Provider struct {
 	timeout   time.Duration
 	cfg       *config.File
 	getenv    func(string) string
-	regions   *registry.Table
 	userAgent string
 	dmiPath   string      // firmware file naming an OCI instance
 	closer    *onceCloser // what NewFromSettings opened; see Close
@@ -77,7 +76,7 @@ type Provider struct {
 	clientErr  error
 
 	regionsOnce sync.Once
-	loaded      *registry.Table // the default region table, loaded lazily
+	loaded      *registry.Table // see table
 }
 
 // New returns a Provider. It does nothing else.

@@ -11,11 +11,9 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// table is the region table: withRegions' or the default one, loaded once.
+// table is the region table: the SDK's regions plus OCI_REGION_METADATA
+// and ~/.oci/regions-config.json, loaded once, when first needed.
 func (p *Provider) table() *registry.Table {
-	if p.regions != nil {
-		return p.regions
-	}
 	p.regionsOnce.Do(func() {
 		t, err := registry.LoadTable(p.getenv, ocicli.Home(p.getenv))
 		if err != nil {
