@@ -25,7 +25,7 @@ import (
 const ModulePath = "github.com/ocir-credential-helper/ocir-credential-helper"
 
 // Provider is everything the commands need from the token provider.
-// pullcheck.Provider satisfies it.
+// pullcheck.Checker satisfies it.
 type Provider interface {
 	Source
 	// Explain resolves the identity for serverURL without fetching a token.
@@ -37,7 +37,7 @@ type Provider interface {
 	CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result
 }
 
-var _ Provider = pullcheck.Provider{}
+var _ Provider = pullcheck.Checker{}
 
 // ProviderSettings is what a Provider is built from.
 type ProviderSettings struct {
@@ -117,7 +117,7 @@ func newOCIRProvider(ps ProviderSettings) (Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pullcheck.Provider{Provider: p}, nil
+	return pullcheck.Checker{Provider: p}, nil
 }
 
 // VersionLine is what version, -v and --version print.

@@ -13,7 +13,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// Source is what the plugin needs from the token provider. pullcheck.Provider
+// Source is what the plugin needs from the token provider. pullcheck.Checker
 // satisfies it; tests use a fake.
 type Source interface {
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)

@@ -202,7 +202,7 @@ var servePlugin = func(ctx context.Context, e env, settings config.Settings, ver
 		return err
 	}
 	p := &kubelet.Plugin{
-		Source:     pullcheck.Provider{Provider: provider},
+		Source:     pullcheck.Checker{Provider: provider},
 		Timeout:    settings.Timeout,
 		VerifyPull: verify,
 		Log:        log,

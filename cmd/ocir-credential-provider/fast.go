@@ -65,7 +65,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 		return false, rest
 	}
 	p := &kubelet.Plugin{
-		Source:  cacheOnly{pullcheck.Provider{Provider: provider}},
+		Source:  cacheOnly{pullcheck.Checker{Provider: provider}},
 		Timeout: settings.Timeout,
 		Log:     log,
 	}
@@ -79,7 +79,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 
 // cacheOnly makes every Credential call answer from the cache or fail with
 // ocir.ErrCacheMiss.
-type cacheOnly struct{ pullcheck.Provider }
+type cacheOnly struct{ pullcheck.Checker }
 
 func (c cacheOnly) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {
 	return c.Provider.Credential(ctx, serverURL, append(opts, ocir.WithCacheOnly())...)

@@ -33,13 +33,13 @@ type Result struct {
 // worth more than the check's verdict.
 const pullCheckTimeout = 10 * time.Second
 
-// Provider is an ocir.Provider that also checks pulls, over the
-// Provider's own network settings (proxies, trust roots): what the front
-// ends hand to their doctor and --verify-pull code.
-type Provider struct{ *ocir.Provider }
+// Checker is an ocir.Provider that also checks pulls, over the Provider's
+// own network settings (proxies, trust roots): what the front ends hand to
+// their doctor and --verify-pull code.
+type Checker struct{ *ocir.Provider }
 
 // CheckPull is Check over p's HTTP client.
-func (p Provider) CheckPull(ctx context.Context, cred ocir.Credential, repository string) Result {
+func (p Checker) CheckPull(ctx context.Context, cred ocir.Credential, repository string) Result {
 	client, err := p.HTTPClient()
 	if err != nil {
 		return Result{Detail: err.Error()}

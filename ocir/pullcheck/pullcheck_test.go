@@ -13,9 +13,9 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
 
-// provider starts an emulator and returns a Provider whose environment
+// provider starts an emulator and returns a Checker whose environment
 // (read only through getenv) points at it.
-func provider(t *testing.T) (*emulator.Emulator, Provider) {
+func provider(t *testing.T) (*emulator.Emulator, Checker) {
 	t.Helper()
 	dir := t.TempDir()
 	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
@@ -32,10 +32,10 @@ func provider(t *testing.T) (*emulator.Emulator, Provider) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e, Provider{p}
+	return e, Checker{p}
 }
 
-func mustCredential(t *testing.T, p Provider, serverURL string) ocir.Credential {
+func mustCredential(t *testing.T, p Checker, serverURL string) ocir.Credential {
 	t.Helper()
 	c, err := p.Credential(context.Background(), serverURL)
 	if err != nil || c.Secret == "" {
