@@ -20,11 +20,12 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// fileCache is the cache when caching is on: entries, memos and sessions in
-// memory, and, when dir is set and usable (an absolute path, a directory of
-// this user's that nobody else can enter), as private files there, so that
-// the next process finds them. A directory that cannot be used leaves the
-// cache working from memory only.
+// fileCache is the cache when caching is on: entries and memos in memory
+// and, when dir is set and usable (an absolute path, a directory of this
+// user's that nobody else can enter), as private files there, so that the
+// next process finds them; federated sessions only there (the Provider
+// keeps this process's sessions itself). A directory that cannot be used
+// leaves the cache working from memory only.
 type fileCache struct {
 	dir string // "" means memory only
 	log *slog.Logger
