@@ -37,9 +37,13 @@ const HelperSuffix = "ocir"
 // Source is the part of the token provider the protocol needs.
 // *ocir.Provider satisfies it; tests use a strict fake.
 type Source interface {
-	// Registry recognises an OCIR host without any network call.
+	// Registry recognises an OCIR host without any network call (store
+	// accepts a login by it, without a token).
 	Registry(serverURL string) (registry.Registry, error)
-	// Credential returns a bearer credential for serverURL.
+	// Credential returns a bearer credential for serverURL. For a host
+	// that is not OCIR it fails with ocir.ErrNotOCIRHost before anything
+	// is signed or sent; its other errors name the canonical host
+	// (ocir.Error.Registry).
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
 	// List returns the valid cached tokens, without touching the network.
 	List() ([]ocir.CacheEntry, error)
@@ -138,27 +142,29 @@ func New(src Source, opts ...Option) *Helper {
 // user has no OCI identity at all. A configured identity that fails is a
 // real error so the user sees why instead of a later "access denied".
 func (h *Helper) Get(serverURL string) (string, string, error) {
-	reg, err := h.src.Registry(serverURL)
-	if err != nil {
-		if isNotOCIR(err) {
-			// Somebody else's registry: stay out of the way, and never
-			// sign or send anything for it.
-			h.log.Debug("not an OCIR host, answering not found", "serverURL", serverURL, "err", err)
-			return "", "", credentials.NewErrCredentialsNotFound()
-		}
-		// Host recognition itself failed (e.g. a malformed region
-		// metadata file): a configuration problem the user must see.
-		return "", "", h.getFailure(serverURL, err)
-	}
+	// The core recognises the host, once: somebody else's registry comes
+	// back as ErrNotOCIRHost before anything is signed or sent, and is
+	// answered "not found" so the client goes on without us.
 	cred, err := h.src.Credential(h.ctx, serverURL)
 	if err != nil {
-		return "", "", h.getFailure(reg.Host, err)
+		return "", "", h.getFailure(failedHost(serverURL, err), err)
 	}
 	if cred.Secret == "" {
-		return "", "", h.getFailure(reg.Host, fmt.Errorf("token provider returned an empty token for %s", reg.Host))
+		return "", "", h.getFailure(cred.Registry, fmt.Errorf("token provider returned an empty token for %s", cred.Registry))
 	}
-	h.log.Debug("credentials answered", "registry", reg.Host, "serverURL", serverURL, "expires", cred.ExpiresAt)
+	h.log.Debug("credentials answered", "registry", cred.Registry, "serverURL", serverURL, "expires", cred.ExpiresAt)
 	return safeUsername(cred.Username), cred.Secret, nil
+}
+
+// failedHost is the host a failed Credential call is reported for: the
+// canonical host the core recognised (ocir.Error.Registry), else the
+// server URL as given.
+func failedHost(serverURL string, err error) string {
+	var oe *ocir.Error
+	if errors.As(err, &oe) && oe.Registry != "" {
+		return oe.Registry
+	}
+	return serverURL
 }
 
 // isNotOCIR reports whether err says the server URL names no OCIR host
@@ -238,11 +244,7 @@ func looksLikeOCIR(serverURL string) bool {
 	if _, ok := registry.DefaultTable().Recognize(host); ok {
 		return true
 	}
-	if strings.HasSuffix(host, ".ocir.io") {
-		return true
-	}
-	labels := strings.SplitN(host, ".", 4)
-	return len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci"
+	return registry.HasOCIRShape(host)
 }
 
 // Delete always succeeds (nothing was stored) and drops the cached token,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // fakeSource is a strict Source: it fails the test on any call it was not
@@ -17,7 +18,7 @@ type fakeSource struct {
 	want    string // expected serverURL; "" means the source must not be called
 	cred    ocir.Credential
 	err     error
-	pull    *ocir.PullCheck // CheckPull's verdict; nil means CheckPull must not be called
+	pull    *pullcheck.Result // CheckPull's verdict; nil means CheckPull must not be called
 	mu      sync.Mutex
 	calls   int
 	optsLen []int
@@ -48,13 +49,13 @@ func (f *fakeSource) Credential(ctx context.Context, serverURL string, opts ...o
 	return f.cred, f.err
 }
 
-func (f *fakeSource) CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
+func (f *fakeSource) CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.checked = append(f.checked, checkCall{cred: cred, repo: repository})
 	if f.pull == nil {
 		f.t.Errorf("CheckPull(%q) called, want no call", repository)
-		return ocir.PullCheck{Detail: "unexpected call"}
+		return pullcheck.Result{Detail: "unexpected call"}
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		f.t.Errorf("CheckPull called without a deadline")

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// Source is what the plugin needs from the token provider. *ocir.Provider
+// Source is what the plugin needs from the token provider. pullcheck.Checker
 // satisfies it; tests use a fake.
 type Source interface {
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
 	// CheckPull asks the registry whether cred may pull repository
 	// (--verify-pull).
-	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result
 }
 
 // MaxTimeout caps one lookup. The kubelet kills the plugin after one minute
@@ -110,7 +110,7 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, ClampTimeout(p.Timeout))
 	defer cancel()
 
-	host, repo := splitImage(req.Image)
+	host, repo := registry.SplitImage(req.Image)
 	var opts []ocir.RequestOption
 	if req.ServiceAccountToken != "" {
 		// KEP-4412: the kubelet handed over the pod's projected token; the
@@ -191,20 +191,6 @@ func explain(image string, err error) error {
 		return fmt.Errorf("no credentials for %s: %w (raise --timeout, at most %s)", image, err, MaxTimeout)
 	}
 	return fmt.Errorf("no credentials for %s: %w", image, err)
-}
-
-// splitImage splits an image reference as the kubelet sends it
-// ("iad.ocir.io/ns/app", no tag) into the registry host as written and the
-// repository. A tag or digest, should one arrive, is dropped.
-func splitImage(image string) (host, repo string) {
-	host, repo, _ = strings.Cut(image, "/")
-	if i := strings.Index(repo, "@"); i >= 0 {
-		repo = repo[:i]
-	}
-	if i := strings.LastIndex(repo, ":"); i >= 0 && !strings.Contains(repo[i:], "/") {
-		repo = repo[:i]
-	}
-	return host, repo
 }
 
 func (p *Plugin) note(format string, args ...any) {

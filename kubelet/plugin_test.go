@@ -17,6 +17,7 @@ import (
 	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 var now0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -268,8 +269,8 @@ func (f sourceFunc) Credential(ctx context.Context, serverURL string, opts ...oc
 	return f(ctx, serverURL, opts...)
 }
 
-func (f sourceFunc) CheckPull(context.Context, ocir.Credential, string) ocir.PullCheck {
-	return ocir.PullCheck{Detail: "sourceFunc does not check pulls"}
+func (f sourceFunc) CheckPull(context.Context, ocir.Credential, string) pullcheck.Result {
+	return pullcheck.Result{Detail: "sourceFunc does not check pulls"}
 }
 
 func TestRunTurnsAPanicIntoAnErrorWithEmptyStdout(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // verifyPull asks the core whether cred may pull repo (--verify-pull) and
@@ -27,7 +28,7 @@ func (p *Plugin) verifyPull(ctx context.Context, log *slog.Logger, image, host, 
 }
 
 // pullResult is a PullCheck for the log.
-func pullResult(r ocir.PullCheck) string {
+func pullResult(r pullcheck.Result) string {
 	switch {
 	case r.Allowed && r.Anonymous:
 		return "allowed (public repository)"

@@ -8,35 +8,36 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
-// The registry probe itself is ocir.(*Provider).CheckPull, tested in ocir
+// The registry probe itself is pullcheck.Check, tested in ocir/pullcheck
 // (TestCheckPull) and end to end in test/kubelet; here only the plugin's
 // decision on its verdict.
 
 func TestVerifyPull(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		pull       ocir.PullCheck
+		pull       pullcheck.Result
 		wantDur    time.Duration
 		wantStderr string
 	}{
 		{name: "allowed keeps the full cache duration",
-			pull: ocir.PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 1}, wantDur: 45 * time.Minute},
+			pull: pullcheck.Result{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 1}, wantDur: 45 * time.Minute},
 		{name: "public repository keeps the full cache duration",
-			pull: ocir.PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository"}, wantDur: 45 * time.Minute},
+			pull: pullcheck.Result{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository"}, wantDur: 45 * time.Minute},
 		{name: "403 shortens the cache duration",
-			pull:    ocir.PullCheck{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED requested access to the resource is denied"},
+			pull:    pullcheck.Result{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED requested access to the resource is denied"},
 			wantDur: DeniedCacheDuration, wantStderr: "requested access to the resource is denied"},
 		{name: "401 shortens the cache duration",
-			pull:    ocir.PullCheck{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized: UNAUTHORIZED bad credentials"},
+			pull:    pullcheck.Result{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized: UNAUTHORIZED bad credentials"},
 			wantDur: DeniedCacheDuration, wantStderr: "not effective yet"},
 		{name: "unreachable registry leaves the answer unchanged",
-			pull: ocir.PullCheck{Detail: "registry unreachable: connection refused"}, wantDur: 45 * time.Minute},
+			pull: pullcheck.Result{Detail: "registry unreachable: connection refused"}, wantDur: 45 * time.Minute},
 		{name: "server error leaves the answer unchanged",
-			pull: ocir.PullCheck{Status: 500, Detail: "anonymous request: 500 Internal Server Error"}, wantDur: 45 * time.Minute},
+			pull: pullcheck.Result{Status: 500, Detail: "anonymous request: 500 Internal Server Error"}, wantDur: 45 * time.Minute},
 		{name: "foreign realm leaves the answer unchanged",
-			pull: ocir.PullCheck{Detail: "token realm evil.example is not on iad.ocir.io; not sending the OCIR token there"}, wantDur: 45 * time.Minute},
+			pull: pullcheck.Result{Detail: "token realm evil.example is not on iad.ocir.io; not sending the OCIR token there"}, wantDur: 45 * time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			image := "iad.ocir.io/ns/app"
@@ -82,7 +83,7 @@ func TestVerifyPullChecksTheCanonicalRegistry(t *testing.T) {
 		image := "IAD.ocir.io:443/ns/deep/app:1.0"
 		cred := token("iad.ocir.io", now0, time.Hour)
 		cred.Registry, cred.Username = registry, ""
-		src := &fakeSource{t: t, want: image, cred: cred, pull: &ocir.PullCheck{Allowed: true}}
+		src := &fakeSource{t: t, want: image, cred: cred, pull: &pullcheck.Result{Allowed: true}}
 		p := &Plugin{Source: src, VerifyPull: true, Now: func() time.Time { return now0 }}
 		var stdout bytes.Buffer
 		if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", image)), &stdout); err != nil {
@@ -126,7 +127,7 @@ func TestVerifyPullOnlyWhenAsked(t *testing.T) {
 func TestVerifyPullNeverExtendsAShortDuration(t *testing.T) {
 	image := "iad.ocir.io/ns/app"
 	cred := token("iad.ocir.io", now0.Add(-14*time.Minute), 20*time.Minute) // 6m left, 5m margin: 1m of cache
-	src := &fakeSource{t: t, want: image, cred: cred, pull: &ocir.PullCheck{Denied: true, Status: 403, Detail: "denied"}}
+	src := &fakeSource{t: t, want: image, cred: cred, pull: &pullcheck.Result{Denied: true, Status: 403, Detail: "denied"}}
 	p := &Plugin{Source: src, VerifyPull: true, Now: func() time.Time { return now0 }}
 	var stdout bytes.Buffer
 	if err := p.Run(context.Background(), strings.NewReader(request("credentialprovider.kubelet.k8s.io/v1", image)), &stdout); err != nil {
@@ -134,20 +135,5 @@ func TestVerifyPullNeverExtendsAShortDuration(t *testing.T) {
 	}
 	if _, _, dur, _ := decodeResponse(t, stdout.String()); dur == nil || *dur != time.Minute {
 		t.Errorf("cacheDuration %v, want 1m", dur)
-	}
-}
-
-func TestSplitImage(t *testing.T) {
-	for _, tc := range []struct{ image, host, repo string }{
-		{"iad.ocir.io/ns/app", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app:1.0", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app@sha256:abc", "iad.ocir.io", "ns/app"},
-		{"localhost:5000/ns/app", "localhost:5000", "ns/app"},
-		{"iad.ocir.io", "iad.ocir.io", ""},
-	} {
-		h, r := splitImage(tc.image)
-		if h != tc.host || r != tc.repo {
-			t.Errorf("splitImage(%q) = %q %q", tc.image, h, r)
-		}
 	}
 }

@@ -1,6 +1,10 @@
 package ocir
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -54,4 +58,41 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 		_ = entryName(e.Key, e.Registry)
 	})
+}
+
+// With caching off nothing is kept or read back and no lock is taken, but
+// clearing still removes what an earlier run with caching on left behind.
+func TestCacheOffKeepsNothingButClearsWhatAnEarlierRunLeft(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	now := time.Now()
+	clock := func() time.Time { return now }
+	discard := slog.New(slog.DiscardHandler)
+	e := &cacheEntry{Format: cacheFormat, Key: "k", Registry: "iad.ocir.io", Identity: "x", Token: "t", IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+
+	newCache(true, dir, discard, clock).store(e)
+	if got := newCache(true, dir, discard, clock).load("k", "iad.ocir.io"); got == nil || got.Token != "t" {
+		t.Fatalf("cache on: entry not found on disk by another cache: %+v", got)
+	}
+
+	off := newCache(false, dir, discard, clock)
+	off.store(e)
+	if got := off.load("k", "iad.ocir.io"); got != nil {
+		t.Errorf("cache off: load = %+v, want nothing", got)
+	}
+	if got := off.list(); got == nil || len(got) != 0 {
+		t.Errorf("cache off: list = %#v, want an empty list", got)
+	}
+	if l, err := off.lock(context.Background(), "k", "iad.ocir.io"); l != nil || err != nil {
+		t.Errorf("cache off: lock = %v, %v; want none", l, err)
+	}
+	off.memorize(metadataMemoFile, "u", time.Minute, errors.New("x"))
+	if _, ok := off.recall(metadataMemoFile, "u", time.Minute); ok {
+		t.Error("cache off: a memo was remembered")
+	}
+	if err := off.remove(func(*cacheEntry) bool { return true }, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := newCache(true, dir, discard, clock).load("k", "iad.ocir.io"); got != nil {
+		t.Errorf("clear with caching off left the entry of an earlier run: %+v", got)
+	}
 }

@@ -56,7 +56,7 @@ func NewFromSettings(s config.Settings, opts ...Option) (*Provider, error) {
 	for _, o := range opts {
 		o(&given)
 	}
-	base := []Option{WithSettings(s)}
+	base := []Option{withSettings(s)}
 	if given.cfg == nil {
 		cfg, err := config.Load(s.ConfigPath, s.ConfigExplicit)
 		if err != nil {

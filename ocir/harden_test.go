@@ -340,12 +340,13 @@ func TestImplausibleDiskEntriesAreNotServed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !p.cacheDirUsable() {
+			fc := w.cache()
+			if !fc.usable() {
 				t.Fatal("cache dir unusable")
 			}
 			raw, _ := json.Marshal(cacheEntry{Format: cacheFormat, Key: id.cacheKey, Registry: "iad.ocir.io", Identity: "x",
 				Token: "planted", IssuedAt: tt.issued, ExpiresAt: tt.expires})
-			if err := p.writeCacheFile(entryName(id.cacheKey, "iad.ocir.io"), raw); err != nil {
+			if err := fc.write(entryName(id.cacheKey, "iad.ocir.io"), raw); err != nil {
 				t.Fatal(err)
 			}
 			c := mustCredential(t, w.provider(), "iad.ocir.io")
@@ -426,7 +427,7 @@ func TestMetadataMemoOnlyForAbsentService(t *testing.T) {
 			if _, err := w.provider().probeMetadata(context.Background(), true); err == nil {
 				t.Fatal("probe succeeded")
 			}
-			_, got := w.provider().recall(metadataMemoFile, base, time.Minute)
+			_, got := w.cache().recall(metadataMemoFile, base, time.Minute)
 			if got != tt.remember {
 				t.Errorf("remembered = %v, want %v", got, tt.remember)
 			}
@@ -446,7 +447,7 @@ func TestMetadataMemoOnlyForAbsentService(t *testing.T) {
 	// stopped by an old memo.
 	w := startWorld(t)
 	t.Setenv("OCI_METADATA_BASE_URL", w.e.MetadataURL())
-	w.provider().memorize(metadataMemoFile, w.e.MetadataURL(), metadataNegativeTTL, errors.New("old"))
+	w.cache().memorize(metadataMemoFile, w.e.MetadataURL(), metadataNegativeTTL, errors.New("old"))
 	if _, err := w.provider().probeMetadata(context.Background(), false); err != nil {
 		t.Errorf("explicit probe with a stale memo: %v", err)
 	}

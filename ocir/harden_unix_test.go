@@ -17,7 +17,7 @@ import (
 func TestLockFilesArePrivate(t *testing.T) {
 	w := startWorld(t)
 	p := w.provider()
-	if !p.cacheDirUsable() {
+	if !w.cache().usable() {
 		t.Fatal("cache dir unusable")
 	}
 	name := strings.TrimSuffix(entryName("k", "iad.ocir.io"), ".json") + ".lock"

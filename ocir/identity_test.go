@@ -50,9 +50,7 @@ func newFixture(t *testing.T, ociConfig string) *fixture {
 }
 
 func (f *fixture) provider(opts ...Option) *Provider {
-	p := New(append([]Option{WithGetenv(func(k string) string { return f.env[k] }), WithCacheDir("")}, opts...)...)
-	p.state.dmiPath = filepath.Join(f.home, "no-dmi")
-	return p
+	return New(append([]Option{WithGetenv(func(k string) string { return f.env[k] }), WithCacheDir(""), withDMIPath(filepath.Join(f.home, "no-dmi"))}, opts...)...)
 }
 
 const apiKeyConfig = `
@@ -156,42 +154,6 @@ func TestIdentityErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestOCIConfigParser(t *testing.T) {
-	cfg, err := parseOCIConfig("/x/config", []byte("\ufeff# comment\n; other\n[DEFAULT]\nKey_File = ~/k.pem\nregion=iad\n\n[P]\nkey_file=rel/k.pem\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := cfg.filePath(cfg.get("DEFAULT", "key_file"), "/home/u"); got != "/home/u/k.pem" {
-		t.Errorf("~ expansion: %s", got)
-	}
-	if got := cfg.filePath(cfg.get("P", "key_file"), "/home/u"); got != "/x/rel/k.pem" {
-		t.Errorf("relative path: %s", got)
-	}
-	if cfg.get("P", "region") != "iad" {
-		t.Error("P does not inherit region from DEFAULT")
-	}
-	for _, bad := range []string{"user=x\n", "[]\n", "[A\n", "[A]\njunk\n", "[A]\n=v\n"} {
-		if _, err := parseOCIConfig("c", []byte(bad)); err == nil {
-			t.Errorf("parseOCIConfig(%q) accepted", bad)
-		}
-	}
-}
-
-func FuzzParseOCIConfig(f *testing.F) {
-	f.Add([]byte(apiKeyConfig))
-	f.Add([]byte("[DEFAULT]\nsecurity_token_file=~/t\n"))
-	f.Add([]byte("\ufeff[A]\nk = v = w\n"))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		cfg, err := parseOCIConfig("/c", raw)
-		if err != nil {
-			return
-		}
-		for name := range cfg.profiles {
-			_ = cfg.filePath(cfg.get(name, "key_file"), "/h")
-		}
-	})
 }
 
 func TestInheritedSessionTokenDoesNotHijackAPIKeyProfile(t *testing.T) {

@@ -15,16 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oracle/oci-go-sdk/v65/common"
+
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
-	"github.com/oracle/oci-go-sdk/v65/common"
 )
-
-// AuthWorkloadIdentityFederation exchanges an OIDC subject token (a CI
-// job's, a Kubernetes service account's) for an OCI user principal session
-// token at an IAM identity domain, and signs the OCIR token request with it.
-const AuthWorkloadIdentityFederation = config.AuthWorkloadIdentityFederation
 
 // Token exchange wire constants (OAuth 2.0 token exchange as OCI IAM
 // identity domains implement it).
@@ -40,21 +37,6 @@ const (
 	// rather than used for another signature.
 	wifRenewBefore = 2 * time.Minute
 )
-
-// FederationInfo describes a workload identity federation setup for doctor.
-// It never holds the subject token, the session token or the secret.
-type FederationInfo struct {
-	DomainURL     string
-	ClientID      string
-	TokenType     string   // upst or rpst
-	SubjectSource string   // where the subject token comes from
-	Tried         []string // sources tried when none was found
-	Issuer        string   // the subject token's iss, sub, aud and exp
-	Subject       string
-	Audience      []string
-	Expires       time.Time
-	Err           error // the subject token could not be obtained or read
-}
 
 // wifSettings are the OCIR_WIF_* variables, overridden field by field by a
 // config-file rule's federation block.
@@ -104,8 +86,8 @@ func (p *Provider) wifSettings(rule *config.Rule) (wifSettings, error) {
 			s.secret, s.secretFile, s.secretFrom = "", f.ClientSecretFile, "clientSecretFile "+f.ClientSecretFile+" of the config rule"
 		}
 	}
-	s.secretFile = expandHome(s.secretFile, p.home())
-	s.tokenFile = expandHome(s.tokenFile, p.home())
+	s.secretFile = ocicli.ExpandHome(s.secretFile, ocicli.Home(p.getenv))
+	s.tokenFile = ocicli.ExpandHome(s.tokenFile, ocicli.Home(p.getenv))
 	var missing []string
 	if s.domain == "" {
 		missing = append(missing, "OCIR_WIF_DOMAIN_URL (the identity domain URL, https://idcs-<id>.identity.oraclecloud.com)")
@@ -364,7 +346,7 @@ func (p *Provider) federate(ctx context.Context, s wifSettings, subj *wifSubject
 // exchange client is not used: it drops the domain's error text and can
 // cancel its context before the answer is read.
 func (p *Provider) exchange(ctx context.Context, s wifSettings, secret string, form url.Values, source string) (string, error) {
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return "", err
 	}
@@ -473,7 +455,7 @@ func actionsRequestURL(raw, audience string) (string, error) {
 
 // actionsToken requests the job's OIDC token from GitHub Actions.
 func (p *Provider) actionsToken(ctx context.Context, endpoint, requestToken string) (string, error) {
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return "", err
 	}

@@ -354,7 +354,7 @@ func TestWIFSessionIsExchangedAgainBeforeItEnds(t *testing.T) {
 	w := startWIF(t, true)
 	t.Setenv("OCIR_WIF_TOKEN_FILE", subjectFile(t, w, emulator.SubjectToken{Subject: "s", TTL: 3 * time.Hour}))
 	clock := &fakeClock{t: time.Now()}
-	p := w.provider(WithClock(clock.now), WithCache(false))
+	p := w.provider(withClock(clock.now), WithCache(false))
 	mustCredential(t, p, "iad.ocir.io")
 	clock.advance(w, 30*time.Minute)
 	mustCredential(t, p, "iad.ocir.io")

@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 )
@@ -45,54 +42,6 @@ func isMemoFile(name string) bool {
 	return name == metadataMemoFile || strings.HasPrefix(name, failureMemoPrefix)
 }
 
-// recall returns the memo stored under name for key while it holds. A memo
-// dated more than slack in the future (the clock moved back) is ignored.
-func (p *Provider) recall(name, key string, slack time.Duration) (memo, bool) {
-	if !p.cacheOn {
-		return memo{}, false
-	}
-	p.state.mu.Lock()
-	m, ok := p.state.memos[name]
-	p.state.mu.Unlock()
-	if !ok && p.cacheDirUsable() {
-		raw, err := readPrivateFile(filepath.Join(p.cacheDir, name))
-		ok = err == nil && json.Unmarshal(raw, &m) == nil
-	}
-	now := p.now()
-	if !ok || m.Key != key || !now.Before(m.Until) || m.Since.After(now.Add(slack)) {
-		return memo{}, false
-	}
-	return m, true
-}
-
-// memorize stores a memo for ttl, in memory and on disk.
-func (p *Provider) memorize(name, key string, ttl time.Duration, cause error) {
-	if !p.cacheOn {
-		return
-	}
-	now := p.now()
-	m := memo{Key: key, Since: now, Until: now.Add(ttl), Err: cause.Error()}
-	p.state.mu.Lock()
-	p.state.memos[name] = m
-	p.state.mu.Unlock()
-	if p.cacheDirUsable() {
-		raw, _ := json.Marshal(m)
-		if err := p.writeCacheFile(name, raw); err != nil {
-			p.log.Debug("cannot write memo", "file", name, "err", err)
-		}
-	}
-}
-
-// forget drops a memo.
-func (p *Provider) forget(name string) {
-	p.state.mu.Lock()
-	delete(p.state.memos, name)
-	p.state.mu.Unlock()
-	if p.cacheDirUsable() {
-		_ = os.Remove(filepath.Join(p.cacheDir, name))
-	}
-}
-
 // failureKey scopes a slow-failure memo to one (identity, registry): a
 // hang at one registry or mirror says nothing about the others.
 func failureKey(idKey, registry string) string { return idKey + "\x00" + registry }
@@ -101,7 +50,7 @@ func failureKey(idKey, registry string) string { return idKey + "\x00" + registr
 // remembered by this or another process within the last failureMemoTTL.
 func (p *Provider) recentFailure(idKey, registry string) (memo, bool) {
 	k := failureKey(idKey, registry)
-	return p.recall(failureMemoName(k), k, 0)
+	return p.cache.recall(failureMemoName(k), k, 0)
 }
 
 // rememberFailure records a transient failure that took long while the
@@ -114,11 +63,11 @@ func (p *Provider) rememberFailure(ctx context.Context, idKey, registry string, 
 		return
 	}
 	k := failureKey(idKey, registry)
-	p.memorize(failureMemoName(k), k, failureMemoTTL, err)
+	p.cache.memorize(failureMemoName(k), k, failureMemoTTL, err)
 }
 
 func (p *Provider) forgetFailure(idKey, registry string) {
-	p.forget(failureMemoName(failureKey(idKey, registry)))
+	p.cache.forget(failureMemoName(failureKey(idKey, registry)))
 }
 
 func failureError(m memo, reg string) error {

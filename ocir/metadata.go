@@ -31,7 +31,7 @@ func (p *Provider) instancePrincipalPlausible() bool {
 
 // oracleHardware reports whether the firmware says this is an OCI instance.
 func (p *Provider) oracleHardware() bool {
-	raw, err := os.ReadFile(p.state.dmiPath)
+	raw, err := os.ReadFile(p.dmiPath)
 	return err == nil && strings.TrimSpace(string(raw)) == "OracleCloud.com"
 }
 
@@ -58,7 +58,7 @@ func noMetadataService(err error) bool {
 func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error) {
 	base := p.metadataBaseURL()
 	if auto {
-		if m, ok := p.recall(metadataMemoFile, base, time.Minute); ok {
+		if m, ok := p.cache.recall(metadataMemoFile, base, time.Minute); ok {
 			return "", probeFailure(base, auto, fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
 		}
 	}
@@ -67,11 +67,11 @@ func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error)
 		// A probe cut short by the caller's own deadline says nothing
 		// about the metadata service: do not make others believe it.
 		if ctx.Err() == nil && noMetadataService(err) && !p.oracleHardware() {
-			p.memorize(metadataMemoFile, base, metadataNegativeTTL, err)
+			p.cache.memorize(metadataMemoFile, base, metadataNegativeTTL, err)
 		}
 		return "", probeFailure(base, auto, err)
 	}
-	p.forget(metadataMemoFile)
+	p.cache.forget(metadataMemoFile)
 	return region, nil
 }
 
@@ -88,14 +88,14 @@ func probeFailure(base string, auto bool, err error) error {
 
 // fetchMetadataRegion is GET /instance/region within the probe timeout.
 func (p *Provider) fetchMetadataRegion(parent context.Context, base string) (string, error) {
-	client := p.metadataClient(p.state.probeTimeout)
+	client := p.metadataClient(metadataProbeTimeout)
 	defer client.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(parent, p.state.probeTimeout)
+	ctx, cancel := context.WithTimeout(parent, metadataProbeTimeout)
 	defer cancel()
 	body, err := metadataGet(ctx, client, base, "/instance/region")
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
-			return "", fmt.Errorf("%w within %s", errNoAnswer, p.state.probeTimeout)
+			return "", fmt.Errorf("%w within %s", errNoAnswer, metadataProbeTimeout)
 		}
 		return "", err
 	}

@@ -1,7 +1,13 @@
 // Package ocir turns an OCI identity into short-lived OCIR bearer
 // credentials. It is the one token provider behind both front ends
 // (docker-credential-ocir and ocir-credential-provider) and knows nothing
-// about either.
+// about either; Go programs use it directly or through ocir/keychain.
+//
+// Build a Provider with NewFromEnv (the binaries' environment contract) or
+// New with options, ask it for a Credential, and branch on the error kinds
+// (ErrNotOCIRHost, ErrNoIdentity, ErrIdentityBroken, ErrAuth,
+// ErrTransient) with errors.Is. List, Clear and Drop manage the token
+// cache; Explain says which identity a call would use, for diagnostics.
 //
 // A Provider has no side effects at construction: it reads no files, makes no
 // network calls and writes nothing until Credential is called.
@@ -13,7 +19,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
+	"sync"
 	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/oracle/oci-go-sdk/v65/common"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
@@ -31,85 +42,14 @@ type Credential struct {
 	ExpiresAt time.Time // when OCIR stops accepting Secret
 }
 
-// Option configures a Provider.
-type Option func(*Provider)
-
-// WithLogger sets the logger; the default discards everything.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
-
-// WithHTTPClient sets the client used for token calls (not for the
-// instance metadata probe, which must bypass proxies).
-func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.http = c } }
-
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
-
-// WithCacheDir sets the on-disk cache directory; "" means memory only.
-func WithCacheDir(dir string) Option { return func(p *Provider) { p.cacheDir = dir } }
-
-// WithCache turns caching (memory and disk) on or off.
-func WithCache(on bool) Option { return func(p *Provider) { p.cacheOn = on } }
-
-// WithTimeout bounds one Credential call, retries included.
-func WithTimeout(d time.Duration) Option { return func(p *Provider) { p.timeout = d } }
-
-// WithConfig sets the parsed config file (rules and mirrors).
-func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } }
-
-// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*),
-// proxies and trust roots. The OCI SDK's own principal constructors
-// (instance, resource, OKE workload identity) still read the process
-// environment for the variables they document.
-func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
-
-// WithRegions sets the region table; the default is the SDK's regions plus
-// OCI_REGION_METADATA and ~/.oci/regions-config.json, loaded lazily.
-func WithRegions(t *registry.Table) Option { return func(p *Provider) { p.regions = t } }
-
-// WithUserAgent sets the User-Agent of token requests, e.g.
-// "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.
-func WithUserAgent(ua string) Option { return func(p *Provider) { p.userAgent = ua } }
-
-// WithSettings applies the OCIR_* environment contract in one go.
-func WithSettings(s config.Settings) Option {
-	return func(p *Provider) {
-		p.timeout = s.Timeout
-		p.cacheOn = s.Cache
-		p.cacheDir = s.CacheDir
-	}
-}
-
-// RequestOption adjusts a single Credential call.
-type RequestOption func(*request)
-
-type request struct {
-	saToken      string
-	saAnnotation map[string]string
-	forceRefresh bool
-	cacheOnly    bool
-}
-
-// WithServiceAccountToken makes the call use OKE workload identity with this
-// projected service-account token (handed over by the kubelet) instead of
-// the process's own identity.
-func WithServiceAccountToken(jwt string, annotations map[string]string) RequestOption {
-	return func(r *request) { r.saToken, r.saAnnotation = jwt, annotations }
-}
-
-// WithForceRefresh ignores a cached token and fetches a new one.
-func WithForceRefresh() RequestOption { return func(r *request) { r.forceRefresh = true } }
-
-// WithCacheOnly answers from a fresh cached token or fails with
-// ErrCacheMiss, without resolving anything over the network and without
-// taking locks: a front end's warm path tries it before doing any other
-// work. The cache key is the same as for every other call.
-func WithCacheOnly() RequestOption { return func(r *request) { r.cacheOnly = true } }
-
 // ErrCacheMiss is returned by a WithCacheOnly call when no fresh token is
 // cached. It is no failure of the identity; the caller goes on the normal way.
 var ErrCacheMiss = errors.New("no fresh token cached")
 
-// Provider obtains OCIR credentials. It is safe for concurrent use.
+// Provider obtains OCIR credentials. It is safe for concurrent use. It is
+// a thin orchestrator: host recognition (recognize.go), identities
+// (identity*.go), the token cache (cache*.go), federated sessions
+// (session.go) and the signed token call (token.go) are parts of their own.
 type Provider struct {
 	log       *slog.Logger
 	http      *http.Client
@@ -119,11 +59,24 @@ type Provider struct {
 	timeout   time.Duration
 	cfg       *config.File
 	getenv    func(string) string
-	regions   *registry.Table
 	userAgent string
+	dmiPath   string      // firmware file naming an OCI instance
 	closer    *onceCloser // what NewFromSettings opened; see Close
 
-	state *state // lazily initialised mutable state (memory cache, probes)
+	// cache keeps tokens, memos and sessions; whether caching is on is
+	// decided here, once, when New picks its kind.
+	cache tokenCache
+
+	mu       sync.Mutex
+	keys     map[string]common.KeyProvider // built token-based principals by identity key
+	sessions map[string]*session           // federated sessions by identity key
+
+	clientOnce sync.Once
+	client     *http.Client
+	clientErr  error
+
+	regionsOnce sync.Once
+	loaded      *registry.Table // see table
 }
 
 // New returns a Provider. It does nothing else.
@@ -136,11 +89,14 @@ func New(opts ...Option) *Provider {
 		cfg:       &config.File{},
 		getenv:    os.Getenv,
 		userAgent: "ocir-credential-helper",
+		dmiPath:   chassisAssetTagPath,
 	}
 	for _, o := range opts {
 		o(p)
 	}
-	p.state = newState()
+	p.cache = newCache(p.cacheOn, p.cacheDir, p.log, p.now)
+	p.keys = map[string]common.KeyProvider{}
+	p.sessions = map[string]*session{}
 	return p
 }
 
@@ -154,7 +110,96 @@ func (p *Provider) Registry(serverURL string) (registry.Registry, error) {
 // token with enough life is cached (no identity resolution, no network),
 // otherwise from OCIR.
 func (p *Provider) Credential(ctx context.Context, serverURL string, opts ...RequestOption) (Credential, error) {
-	return p.credential(ctx, serverURL, opts...)
+	req := &request{}
+	for _, o := range opts {
+		o(req)
+	}
+	reg, err := p.recognize(serverURL)
+	if err != nil {
+		return Credential{}, err
+	}
+	id, err := p.resolveIdentity(reg, req)
+	if err != nil {
+		return Credential{}, withRegistry(err, reg.Host)
+	}
+	// The cause tells our own deadline (OCIR_TIMEOUT) from the caller's
+	// cancellation (a signal) in the error the user reads.
+	ctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errOwnDeadline)
+	defer cancel()
+
+	if !req.forceRefresh {
+		if e := p.cache.load(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
+			p.log.Debug("token from cache", "registry", reg.Host, "identity", id.describe, "expires", e.ExpiresAt)
+			return toCredential(e), nil
+		}
+	}
+	if req.cacheOnly {
+		return Credential{}, ErrCacheMiss
+	}
+	if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok && !req.forceRefresh {
+		return p.staleOr(id, reg, failureError(m, reg.Host))
+	}
+	// One process fetches; the others wait here and then find its result.
+	lock, err := p.lockEntry(ctx, id.cacheKey, reg.Host)
+	if err != nil {
+		return p.staleOr(id, reg, err)
+	}
+	if lock != nil {
+		defer lock.Unlock()
+	}
+	// Whoever held the lock has stored a token, or failed slowly: either
+	// way its answer is ours, without a signed request of our own.
+	if !req.forceRefresh {
+		if e := p.cache.load(id.cacheKey, reg.Host); e != nil && e.fresh(p.now()) {
+			return toCredential(e), nil
+		}
+		if m, ok := p.recentFailure(id.cacheKey, reg.Host); ok {
+			return p.staleOr(id, reg, failureError(m, reg.Host))
+		}
+	}
+	started := time.Now()
+	client, err := p.HTTPClient()
+	if err != nil {
+		return p.staleOr(id, reg, withRegistry(err, reg.Host))
+	}
+	call := tokenCall{client: client, userAgent: p.userAgent, now: p.now, log: p.log, timeout: p.timeout,
+		key: func(ctx context.Context) (common.KeyProvider, error) { return p.buildKey(ctx, id) }}
+	e, err := call.fetch(ctx, reg, id)
+	if err != nil {
+		p.rememberFailure(ctx, id.cacheKey, reg.Host, err, time.Since(started))
+		if errors.Is(err, ErrAuth) && id.shareSession {
+			p.dropSession(id.cacheKey)
+		}
+		return p.staleOr(id, reg, err)
+	}
+	p.forgetFailure(id.cacheKey, reg.Host)
+	p.cache.store(e)
+	p.log.Debug("new token", "registry", reg.Host, "identity", id.describe, "expires", e.ExpiresAt)
+	return toCredential(e), nil
+}
+
+// staleOr serves a cached token that is due for refresh but still valid
+// when the refresh failed; an expired token is never served.
+func (p *Provider) staleOr(id *identity, reg registry.Registry, err error) (Credential, error) {
+	if e := p.cache.load(id.cacheKey, reg.Host); e != nil && e.valid(p.now()) {
+		p.log.Warn("token refresh failed, using cached token while it is valid", "registry", reg.Host, "expires", e.ExpiresAt, "err", err)
+		return toCredential(e), nil
+	}
+	return Credential{}, err
+}
+
+func toCredential(e *cacheEntry) Credential {
+	return Credential{Registry: e.Registry, Username: Username, Secret: e.Token, IssuedAt: e.IssuedAt, ExpiresAt: e.ExpiresAt}
+}
+
+// lockEntry takes the cross-process lock of (key, registry) from the
+// cache; a wait cut short by ctx is reported as the call's deadline.
+func (p *Provider) lockEntry(ctx context.Context, key, registry string) (*flock.Flock, error) {
+	l, err := p.cache.lock(ctx, key, registry)
+	if err != nil {
+		return nil, withRegistry(deadlineError(ctx, registry, p.timeout, errors.New("waited for another process fetching the same token")), registry)
+	}
+	return l, nil
 }
 
 // CacheEntry describes one cached token, without the token.
@@ -167,45 +212,25 @@ type CacheEntry struct {
 
 // List returns the cached entries that are still valid. It never touches
 // the network.
-func (p *Provider) List() ([]CacheEntry, error) { return p.list() }
+func (p *Provider) List() ([]CacheEntry, error) { return p.cache.list(), nil }
 
-// Clear removes every cached token.
-func (p *Provider) Clear() error { return p.clear() }
+// Clear removes every cached token (memory and disk), the federated
+// sessions and the remembered negative answers. Lock files stay: another
+// process may hold one.
+func (p *Provider) Clear() error {
+	p.mu.Lock()
+	p.sessions = map[string]*session{}
+	p.mu.Unlock()
+	return p.cache.remove(func(*cacheEntry) bool { return true }, true)
+}
 
 // Drop removes cached tokens for one registry host (any server-URL form).
-func (p *Provider) Drop(serverURL string) error { return p.drop(serverURL) }
-
-// Explanation says which identity a Credential call would use and why.
-type Explanation struct {
-	Registry    string       // canonical host
-	Auth        string       // api_key, security_token, instance_principal, …
-	Reason      string       // why this identity was chosen
-	ConfigFile  string       // OCI config file consulted, if any
-	Profile     string       // profile used, if any
-	Region      string       // region of the identity, if known
-	RuleMatched string       // config-file rule that decided, if any
-	Cached      *CacheEntry  // cache entry for this registry, if any
-	Metadata    MetadataInfo // instance metadata service probe
-	IdentityErr error        // identity resolution error, if any
-	TokenURL    string       // where the token would be requested
-	// Federation describes workload identity federation (domain, client,
-	// subject source and claims; never a token or secret), else nil.
-	Federation   *FederationInfo
-	CacheEnabled bool
-	CacheDir     string
+func (p *Provider) Drop(serverURL string) error {
+	reg, err := p.recognize(serverURL)
+	if err != nil {
+		return err
+	}
+	return p.cache.remove(func(e *cacheEntry) bool { return e.Registry == reg.Host }, false)
 }
 
-// MetadataInfo reports the instance metadata probe.
-type MetadataInfo struct {
-	Probed    bool
-	URL       string
-	Reachable bool
-	Region    string
-	Err       error
-}
-
-// Explain resolves the identity for serverURL without fetching a token.
-// It may probe the instance metadata service.
-func (p *Provider) Explain(ctx context.Context, serverURL string) (Explanation, error) {
-	return p.explain(ctx, serverURL)
-}
+func isWindows() bool { return runtime.GOOS == "windows" }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -85,9 +86,13 @@ func startWorld(t *testing.T) *world {
 }
 
 func (w *world) provider(opts ...Option) *Provider {
-	p := New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second)}, opts...)...)
-	p.state.dmiPath = filepath.Join(w.home, "no-dmi")
-	return p
+	return New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second), withDMIPath(filepath.Join(w.home, "no-dmi"))}, opts...)...)
+}
+
+// cache is a cache over the world's cache directory, as another process
+// sees it.
+func (w *world) cache() *fileCache {
+	return newFileCache(w.cacheDir, slog.New(slog.DiscardHandler), time.Now)
 }
 
 func mustCredential(t *testing.T, p *Provider, serverURL string) Credential {
@@ -270,7 +275,7 @@ func TestTokenErrorMatrix(t *testing.T) {
 		attempts int // token-attempts expected; 0 = don't check
 	}{
 		{name: "clock skew", setup: func(w *world) []Option {
-			return []Option{WithClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })}
+			return []Option{withClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })}
 		}, kind: ErrAuth, want: "clock", attempts: 1},
 		{name: "unknown key", setup: func(w *world) []Option {
 			k, _ := w.e.NewAPIKey("revoked")
@@ -351,7 +356,7 @@ func (c *fakeClock) advance(w *world, d time.Duration) {
 func TestCacheRefreshMarginAndStaleWhileValid(t *testing.T) {
 	w := startWorld(t)
 	clk := &fakeClock{t: time.Now()}
-	p := w.provider(WithClock(clk.now))
+	p := w.provider(withClock(clk.now))
 	first := mustCredential(t, p, "iad.ocir.io")
 
 	clk.advance(w, 40*time.Minute) // 20 min left > 15 min margin: cached
@@ -367,12 +372,12 @@ func TestCacheRefreshMarginAndStaleWhileValid(t *testing.T) {
 	// Refresh fails while the cached token is still valid: serve it.
 	clk.advance(w, 50*time.Minute) // second token has 10 min left
 	w.e.AddFault(emulator.Fault{Endpoint: "token", Status: 500})
-	if c, err := w.provider(WithClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err != nil || c.Secret != second.Secret {
+	if c, err := w.provider(withClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err != nil || c.Secret != second.Secret {
 		t.Fatalf("stale-while-valid: %+v, %v", c, err)
 	}
 	// Once expired it is never served.
 	clk.advance(w, 11*time.Minute)
-	if c, err := w.provider(WithClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err == nil {
+	if c, err := w.provider(withClock(clk.now), WithTimeout(time.Second)).Credential(context.Background(), "iad.ocir.io"); err == nil {
 		t.Fatalf("served an expired token %+v", c)
 	}
 }
@@ -585,9 +590,7 @@ func TestMetadataProbeGivesUpAndRemembers(t *testing.T) {
 	env := map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": "http://" + ln.Addr().String() + "/opc/v2"}
 	clk := &fakeClock{t: time.Now()}
 	newP := func() *Provider {
-		p := New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), WithClock(clk.now))
-		p.state.dmiPath = filepath.Join(home, "none")
-		return p
+		return New(WithGetenv(func(k string) string { return env[k] }), WithCacheDir(filepath.Join(home, "cache")), withClock(clk.now), withDMIPath(filepath.Join(home, "none")))
 	}
 	_, err = newP().Credential(context.Background(), "iad.ocir.io")
 	if !errors.Is(err, ErrNoIdentity) || !strings.Contains(err.Error(), "no answer within 1s") {
@@ -615,14 +618,13 @@ func TestMetadataProbeGivesUpAndRemembers(t *testing.T) {
 
 func TestLaptopNeverProbesMetadata(t *testing.T) {
 	home := t.TempDir()
-	p := New(WithGetenv(func(k string) string { return map[string]string{"HOME": home}[k] }), WithCacheDir(""))
-	p.state.dmiPath = filepath.Join(home, "none")
+	p := New(WithGetenv(func(k string) string { return map[string]string{"HOME": home}[k] }), WithCacheDir(""), withDMIPath(filepath.Join(home, "none")))
 	start := time.Now()
 	_, err := p.Credential(context.Background(), "iad.ocir.io")
 	if !errors.Is(err, ErrNoIdentity) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, probed := p.state.memos[metadataMemoFile]; probed {
+	if _, probed := p.cache.recall(metadataMemoFile, p.metadataBaseURL(), time.Minute); probed {
 		t.Error("metadata service was probed on a machine that is not an OCI instance")
 	}
 	_ = start
@@ -787,39 +789,8 @@ func TestProbeCutShortByCallerIsNotRemembered(t *testing.T) {
 	if _, err := p.probeMetadata(ctx, true); err == nil {
 		t.Fatal("probe succeeded despite the caller's deadline")
 	}
-	if _, ok := w.provider().recall(metadataMemoFile, w.e.MetadataURL(), time.Minute); ok {
+	if _, ok := w.cache().recall(metadataMemoFile, w.e.MetadataURL(), time.Minute); ok {
 		t.Error("a probe cut short by the caller was remembered as 'no metadata service'")
-	}
-}
-
-func TestCheckPull(t *testing.T) {
-	w := startWorld(t)
-	w.e.DenyRepo("demotenancy/nopolicy")
-	p := w.provider()
-	c := mustCredential(t, p, "iad.ocir.io")
-	if r := p.CheckPull(context.Background(), c, "demotenancy/hello"); !r.Allowed || r.Anonymous || r.Tags == 0 {
-		t.Errorf("private repo: %+v", r)
-	}
-	if r := p.CheckPull(context.Background(), c, "public/hello"); !r.Allowed {
-		t.Errorf("public repo: %+v", r)
-	}
-	if r := p.CheckPull(context.Background(), c, "demotenancy/nopolicy"); r.Allowed || !r.Denied || r.Status != 403 {
-		t.Errorf("repo without policy: %+v", r)
-	}
-	bad := c
-	bad.Secret = "forged"
-	if r := p.CheckPull(context.Background(), bad, "demotenancy/hello"); r.Allowed || !r.Denied {
-		t.Errorf("forged token: %+v", r)
-	}
-}
-
-func TestParseChallenge(t *testing.T) {
-	s, p := parseChallenge(`Bearer realm="https://iad.ocir.io/20180419/docker/token",service="iad.ocir.io",scope="repository:a/b:pull,push"`)
-	if s != "bearer" || p["realm"] != "https://iad.ocir.io/20180419/docker/token" || p["service"] != "iad.ocir.io" || p["scope"] != "repository:a/b:pull,push" {
-		t.Errorf("%s %v", s, p)
-	}
-	for _, h := range []string{"", "Basic", `Bearer realm="unterminated`, "Bearer a=b,c", "Bearer ,,,="} {
-		parseChallenge(h) // must not panic
 	}
 }
 

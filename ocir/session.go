@@ -10,8 +10,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -143,60 +141,35 @@ func materialize(kp common.KeyProvider, now time.Time) (*session, error) {
 // the next call federates again: OCI refused a token signed with it (the
 // instance left its dynamic group, the certificate was rotated).
 func (p *Provider) dropSession(key string) {
-	p.state.mu.Lock()
-	delete(p.state.sessions, key)
-	p.state.mu.Unlock()
-	if p.cacheDirUsable() {
-		_ = os.Remove(filepath.Join(p.cacheDir, sessionFileName(key)))
-	}
+	p.mu.Lock()
+	delete(p.sessions, key)
+	p.mu.Unlock()
+	p.cache.removeSession(key)
 }
 
-// lookupSession returns a usable session from memory or disk, or nil.
+// lookupSession returns a usable session from memory or the cache, or nil.
 func (p *Provider) lookupSession(key string) *session {
-	if !p.cacheOn {
-		return p.memSession(key)
-	}
 	if s := p.memSession(key); s != nil {
 		return s
 	}
-	s := p.loadSession(key)
+	s := p.cache.loadSession(key)
 	if s == nil {
 		return nil
 	}
-	p.state.mu.Lock()
-	p.state.sessions[key] = s
-	p.state.mu.Unlock()
+	p.mu.Lock()
+	p.sessions[key] = s
+	p.mu.Unlock()
 	return s
 }
 
 func (p *Provider) memSession(key string) *session {
-	p.state.mu.Lock()
-	s := p.state.sessions[key]
-	p.state.mu.Unlock()
+	p.mu.Lock()
+	s := p.sessions[key]
+	p.mu.Unlock()
 	if s != nil && s.usable(p.now()) {
 		return s
 	}
 	return nil
-}
-
-func (p *Provider) loadSession(key string) *session {
-	if !p.cacheDirUsable() {
-		return nil
-	}
-	name := sessionFileName(key)
-	raw, err := readPrivateFile(filepath.Join(p.cacheDir, name))
-	if err != nil {
-		return nil
-	}
-	s, err := decodeSession(raw)
-	if err != nil || s.Identity != key {
-		p.log.Info("ignoring session file", "file", name, "err", err)
-		return nil
-	}
-	if !s.usable(p.now()) {
-		return nil
-	}
-	return s
 }
 
 // decodeSession parses and checks a session file.
@@ -229,26 +202,10 @@ func decodeSession(raw []byte) (*session, error) {
 	return &s, nil
 }
 
-// storeSession keeps s in memory and, when caching is on, in the cache
-// directory (0600, atomic) for the next processes.
+// storeSession keeps s in memory and in the cache for the next processes.
 func (p *Provider) storeSession(s *session) {
-	p.state.mu.Lock()
-	p.state.sessions[s.Identity] = s
-	p.state.mu.Unlock()
-	if !p.cacheOn || !p.cacheDirUsable() {
-		return
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(s.key)
-	if err != nil {
-		return
-	}
-	out := *s
-	out.KeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-	raw, err := json.Marshal(&out)
-	if err == nil {
-		err = p.writeCacheFile(sessionFileName(s.Identity), raw)
-	}
-	if err != nil {
-		p.log.Info("cannot write the session to the cache, continuing without it", "dir", p.cacheDir, "err", err)
-	}
+	p.mu.Lock()
+	p.sessions[s.Identity] = s
+	p.mu.Unlock()
+	p.cache.storeSession(s)
 }

@@ -48,20 +48,20 @@ func TestInstanceSessionIsRenewedBeforeItExpires(t *testing.T) {
 	w := startWorld(t)
 	onInstance(t, w)
 	clk := &fakeClock{t: time.Now()}
-	mustCredential(t, w.provider(WithClock(clk.now)), "iad.ocir.io")
+	mustCredential(t, w.provider(withClock(clk.now)), "iad.ocir.io")
 	clk.advance(w, 14*time.Minute) // 6 minutes left of 20: still used
-	mustCredential(t, w.provider(WithClock(clk.now)), "fra.ocir.io")
+	mustCredential(t, w.provider(withClock(clk.now)), "fra.ocir.io")
 	if f := w.e.Count("federation"); f != 1 {
 		t.Fatalf("federations = %d, want 1 while the session has more than 5 minutes", f)
 	}
 	clk.advance(w, 2*time.Minute) // 4 minutes left: renewed
-	p := w.provider(WithClock(clk.now))
+	p := w.provider(withClock(clk.now))
 	mustCredential(t, p, "lhr.ocir.io")
 	if f := w.e.Count("federation"); f != 2 {
 		t.Fatalf("federations = %d, want 2 once the session is within its refresh margin", f)
 	}
 	// The renewed session is the one on disk now.
-	mustCredential(t, w.provider(WithClock(clk.now)), "phx.ocir.io")
+	mustCredential(t, w.provider(withClock(clk.now)), "phx.ocir.io")
 	if f := w.e.Count("federation"); f != 2 {
 		t.Errorf("federations = %d, want 2", f)
 	}
@@ -82,17 +82,17 @@ func TestSessionFilesOfAnotherIdentityOrLooseModeAreIgnored(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(w.cacheDir, sessionFileName(other)), raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if s := w.provider().loadSession(other); s != nil {
+	if s := w.cache().loadSession(other); s != nil {
 		t.Error("a session was used for an identity it does not belong to")
 	}
-	if s := w.provider().loadSession(id.cacheKey); s == nil {
+	if s := w.cache().loadSession(id.cacheKey); s == nil {
 		t.Fatal("own session not found")
 	}
 	// Readable by others: treated as absent.
 	if err := os.Chmod(filepath.Join(w.cacheDir, sessionFileName(id.cacheKey)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if s := w.provider().loadSession(id.cacheKey); s != nil {
+	if s := w.cache().loadSession(id.cacheKey); s != nil {
 		t.Error("a session file readable by others was trusted")
 	}
 	// cache clear removes sessions too.

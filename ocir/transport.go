@@ -12,23 +12,27 @@ import (
 	"golang.org/x/net/http/httpproxy"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
-// httpClient returns the client for token calls: proxies from the
-// environment, extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH,
-// bounded connect and handshake times. Built once per Provider.
-func (p *Provider) httpClient() (*http.Client, error) {
+// HTTPClient returns the client the Provider talks to OCI with: the one
+// WithHTTPClient gave, or one built once from the environment (proxies,
+// extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH, bounded
+// connect and handshake times). It never follows a redirect. Front ends use
+// it to reach a registry with the same network settings (package
+// pullcheck).
+func (p *Provider) HTTPClient() (*http.Client, error) {
 	if p.http != nil {
 		c := *p.http // never replay a signed request to a redirect target
 		c.CheckRedirect = noRedirects
 		return &c, nil
 	}
-	p.state.clientOnce.Do(func() {
+	p.clientOnce.Do(func() {
 		var tr *http.Transport
-		tr, p.state.clientErr = p.newTransport()
-		p.state.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+		tr, p.clientErr = p.newTransport()
+		p.client = &http.Client{Transport: tr, CheckRedirect: noRedirects}
 	})
-	return p.state.client, p.state.clientErr
+	return p.client, p.clientErr
 }
 
 // noRedirects refuses to follow redirects: a signed request must never be
@@ -104,7 +108,7 @@ func (p *Provider) rootCAs() (*x509.CertPool, error) {
 }
 
 func appendPEMFile(pool *x509.CertPool, path string) error {
-	raw, err := readUserFile(path)
+	raw, err := ocicli.ReadFile(path)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // core is everything the commands need from the token provider: the
@@ -30,10 +31,10 @@ type core interface {
 	Clear() error
 	// CheckPull asks the registry whether cred may pull repository
 	// ("ns/repo"), as a pulling client authenticates.
-	CheckPull(ctx context.Context, cred ocir.Credential, repository string) ocir.PullCheck
+	CheckPull(ctx context.Context, cred ocir.Credential, repository string) pullcheck.Result
 }
 
-var _ core = (*ocir.Provider)(nil)
+var _ core = pullcheck.Checker{}
 
 // providerSettings is what the core is built from.
 type providerSettings struct {
@@ -101,7 +102,7 @@ func (e *Env) fill() {
 			if err != nil {
 				return nil, err
 			}
-			return p, nil
+			return pullcheck.Checker{Provider: p}, nil
 		}
 	}
 	if e.LookPath == nil {

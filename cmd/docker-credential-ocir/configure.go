@@ -13,7 +13,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper/dockerconfig"
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -158,7 +158,7 @@ func (a *app) configureDocker(c *cli.Context) error {
 // configTarget is the file configure-docker edits.
 func (a *app) configTarget(o configureOptions) string {
 	getenv := a.env.Getenv
-	home := ocir.Home(getenv)
+	home := ocicli.Home(getenv)
 	if o.podman {
 		if o.configDir != "" {
 			return filepath.Join(o.configDir, "auth.json")
@@ -193,7 +193,7 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 		return nil, fmt.Errorf("region table: %w", l.tableErr)
 	}
 	if err := l.regionErr; err != nil {
-		if errors.Is(err, ocir.ErrNoRegion) {
+		if errors.Is(err, ocicli.ErrNoRegion) {
 			return nil, fmt.Errorf("%w; pass --region (e.g. us-ashburn-1) or --registries", err)
 		}
 		return nil, err
@@ -336,7 +336,7 @@ func (a *app) authFilesBefore(o configureOptions, target string) []string {
 		files = append(files, filepath.Join(d, "containers", "auth.json"))
 	}
 	if !o.podman {
-		files = append(files, filepath.Join(xdgConfigHome(getenv, ocir.Home(getenv)), "containers", "auth.json"))
+		files = append(files, filepath.Join(xdgConfigHome(getenv, ocicli.Home(getenv)), "containers", "auth.json"))
 	}
 	var out []string
 	for _, f := range files {

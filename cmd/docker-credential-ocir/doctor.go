@@ -12,6 +12,8 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -112,7 +114,7 @@ func (a *app) doctor(c *cli.Context) error {
 	if ex.ConfigFile != "" || ex.Profile != "" {
 		r.line("OCI config", "%s, profile %s", orDash(ex.ConfigFile), orDash(ex.Profile))
 	} else {
-		path, profile := ocir.OCIConfigLocation(a.env.Getenv)
+		path, profile := ocicli.Location(a.env.Getenv)
 		r.line("OCI config", "not used (%s, profile %s)", path, profile)
 	}
 	if ex.Region != "" {
@@ -163,7 +165,7 @@ func (a *app) doctor(c *cli.Context) error {
 // pullReport turns the registry's verdict on a pull into doctor's lines: a
 // refusal into the IAM policy statement to add, a rejected OCIR token into
 // the advice to clear the cache.
-func pullReport(r *report, repo, auth string, pc ocir.PullCheck) {
+func pullReport(r *report, repo, auth string, pc pullcheck.Result) {
 	switch {
 	case pc.Allowed && pc.Anonymous:
 		r.line("pull probe", "%s: ok, anonymous access (public repository, %s)", repo, tagCount(pc.Tags))

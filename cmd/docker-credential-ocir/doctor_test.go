@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 func runDoctor(t *testing.T, f *fakeProvider, args ...string) result {
@@ -34,7 +35,7 @@ func healthyFake(t *testing.T, auth string) *fakeProvider {
 
 func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 2}
+	f.pull = &pullcheck.Result{Allowed: true, Status: 200, Detail: "pull allowed", Tags: 2}
 	r := runDoctor(t, f, "iad.ocir.io/demotenancy/hello:latest")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -64,7 +65,7 @@ func TestDoctorReportsHealthyWithAPullProbe(t *testing.T) {
 
 func TestDoctorReportsAPublicRepository(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: 1}
+	f.pull = &pullcheck.Result{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: 1}
 	r := runDoctor(t, f, "iad.ocir.io/ns/public")
 	if r.code != 0 || !strings.Contains(r.stdout, "pull probe:  ns/public: ok, anonymous access (public repository, 1 tag)") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -82,7 +83,7 @@ func TestDoctorTurnsA403IntoThePolicyStatement(t *testing.T) {
 	for auth, want := range cases {
 		t.Run(auth, func(t *testing.T) {
 			f := healthyFake(t, auth)
-			f.pull = &ocir.PullCheck{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED Anonymous users are only allowed read access on public repos"}
+			f.pull = &pullcheck.Result{Denied: true, Status: 403, Detail: "authenticated request: 403 Forbidden: DENIED Anonymous users are only allowed read access on public repos"}
 			r := runDoctor(t, f, "iad.ocir.io/demotenancy/private")
 			if r.code != 1 {
 				t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -106,7 +107,7 @@ func TestDoctorTurnsA403IntoThePolicyStatement(t *testing.T) {
 
 func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
 	f := healthyFake(t, ocir.AuthAPIKey)
-	f.pull = &ocir.PullCheck{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized"}
+	f.pull = &pullcheck.Result{Denied: true, Status: 401, Detail: "token exchange: 401 Unauthorized"}
 	r := runDoctor(t, f, "iad.ocir.io/ns/app")
 	if r.code != 1 {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
@@ -126,13 +127,13 @@ func TestDoctorTurnsA401IntoThePolicyAndACacheClear(t *testing.T) {
 func TestDoctorReportsAnInconclusiveProbeWithoutAPolicy(t *testing.T) {
 	cases := []struct {
 		name string
-		pull ocir.PullCheck
+		pull pullcheck.Result
 		want string
 	}{
-		{"unreachable", ocir.PullCheck{Detail: "registry unreachable: dial tcp: connection refused"}, "PROBLEM: ns/app: registry unreachable: dial tcp: connection refused"},
-		{"foreign realm", ocir.PullCheck{Detail: "token realm auth.attacker.example is not on iad.ocir.io; not sending the OCIR token there"}, "PROBLEM: ns/app: token realm auth.attacker.example is not on iad.ocir.io"},
-		{"not found", ocir.PullCheck{Status: 404, Detail: "authenticated request: 404 Not Found: NAME_UNKNOWN"}, "fix: check the repository name"},
-		{"server error", ocir.PullCheck{Status: 502, Detail: "anonymous request: 502 Bad Gateway"}, "PROBLEM: ns/app: anonymous request: 502 Bad Gateway"},
+		{"unreachable", pullcheck.Result{Detail: "registry unreachable: dial tcp: connection refused"}, "PROBLEM: ns/app: registry unreachable: dial tcp: connection refused"},
+		{"foreign realm", pullcheck.Result{Detail: "token realm auth.attacker.example is not on iad.ocir.io; not sending the OCIR token there"}, "PROBLEM: ns/app: token realm auth.attacker.example is not on iad.ocir.io"},
+		{"not found", pullcheck.Result{Status: 404, Detail: "authenticated request: 404 Not Found: NAME_UNKNOWN"}, "fix: check the repository name"},
+		{"server error", pullcheck.Result{Status: 502, Detail: "anonymous request: 502 Bad Gateway"}, "PROBLEM: ns/app: anonymous request: 502 Bad Gateway"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -227,28 +228,6 @@ func TestCacheClearAndList(t *testing.T) {
 	r = runMain(t, f, nil, "", "cache", "list")
 	if r.code != 0 || !strings.Contains(r.stdout, "iad.ocir.io") || !strings.Contains(r.stdout, "api_key profile DEFAULT") {
 		t.Fatalf("got %+v", r)
-	}
-}
-
-func TestParseTarget(t *testing.T) {
-	cases := []struct{ in, host, repo string }{
-		{"iad.ocir.io", "iad.ocir.io", ""},
-		{"iad.ocir.io/ns/app", "iad.ocir.io", "ns/app"},
-		{"https://iad.ocir.io/v2/ns/app/", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io:443/ns/app:1.0", "iad.ocir.io", "ns/app"},
-		{"iad.ocir.io/ns/app@sha256:abcd", "iad.ocir.io", "ns/app"},
-		{"IAD.OCIR.IO/ns/team/app", "iad.ocir.io", "ns/team/app"},
-	}
-	for _, tc := range cases {
-		h, r, err := parseTarget(tc.in)
-		if err != nil || h != tc.host || r != tc.repo {
-			t.Errorf("%q: got %q %q %v", tc.in, h, r, err)
-		}
-	}
-	for _, bad := range []string{"", "iad.ocir.io/NS/App", "iad.ocir.io/a//b", "iad.ocir.io/-a", "a@b/c"} {
-		if _, _, err := parseTarget(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // federationReport prints the workload identity federation setup: domain,
@@ -35,7 +36,7 @@ func federationReport(r *report, f *ocir.FederationInfo, now time.Time) {
 
 // federationPolicyHint names the federated principal a refused pull was
 // made as, since the IAM policy is written for the service user it maps to.
-func federationPolicyHint(r *report, f *ocir.FederationInfo, pc ocir.PullCheck) {
+func federationPolicyHint(r *report, f *ocir.FederationInfo, pc pullcheck.Result) {
 	if f == nil || !pc.Denied {
 		return
 	}

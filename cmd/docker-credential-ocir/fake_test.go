@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
 // fakeProvider is a strict stand-in for *ocir.Provider. It recognises
-// hosts with the real region table (so host recognition is realistic) and
-// fails the test if a token is ever requested for a host that is not OCIR.
+// hosts with the real region table (so host recognition is realistic) and,
+// as the core does, answers a host that is not OCIR with ErrNotOCIRHost and
+// no token; credentialCalls records only the OCIR hosts it answered.
 type fakeProvider struct {
 	t     testing.TB
 	table *registry.Table
@@ -28,8 +30,8 @@ type fakeProvider struct {
 	dropErr     error
 	explanation ocir.Explanation
 	explainErr  error
-	pull        *ocir.PullCheck // answered by CheckPull; nil fails the test
-	registryErr error           // returned by Registry for every host when set
+	pull        *pullcheck.Result // answered by CheckPull; nil fails the test
+	registryErr error             // returned by Registry for every host when set
 
 	credentialCalls []string // canonical hosts
 	pullChecks      []string // registry/repository, with the secret sent
@@ -61,7 +63,8 @@ func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
 func (f *fakeProvider) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {
 	reg, err := f.Registry(serverURL)
 	if err != nil {
-		f.t.Errorf("Credential called for a host that is not OCIR: %q", serverURL)
+		// As the core: recognition comes first, and a host that is not
+		// OCIR gets its error with no token and no call recorded.
 		return ocir.Credential{}, err
 	}
 	f.mu.Lock()
@@ -97,13 +100,13 @@ func (f *fakeProvider) Explain(_ context.Context, serverURL string) (ocir.Explan
 // CheckPull answers f.pull. Only doctor with a repository may ask the
 // registry anything: any other call fails the test, which is how the
 // protocol tests assert that they never touch the network.
-func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) ocir.PullCheck {
+func (f *fakeProvider) CheckPull(_ context.Context, cred ocir.Credential, repository string) pullcheck.Result {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pullChecks = append(f.pullChecks, cred.Registry+"/"+repository+" "+cred.Secret)
 	if f.pull == nil {
 		f.t.Errorf("unexpected pull check of %s/%s", cred.Registry, repository)
-		return ocir.PullCheck{Detail: "no pull check in this test"}
+		return pullcheck.Result{Detail: "no pull check in this test"}
 	}
 	return *f.pull
 }

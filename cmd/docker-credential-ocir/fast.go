@@ -10,6 +10,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // serveCached answers `get` from the token cache before anything else is
@@ -54,7 +55,7 @@ func serveCached(args []string, stdin io.Reader, stdout, stderr io.Writer, geten
 		return false, rest
 	}
 	var out bytes.Buffer
-	h := helper.New(cmdline.CacheOnly{Provider: p}, helper.WithOnError(onErr), helper.WithLogger(log))
+	h := helper.New(cmdline.CacheOnly{Checker: pullcheck.Checker{Provider: p}}, helper.WithOnError(onErr), helper.WithLogger(log))
 	if h.Serve(credentials.ActionGet, bytes.NewReader(in), &out) != helper.ExitOK {
 		return false, rest
 	}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -11,7 +11,7 @@ import (
 type regionLookup struct {
 	name, source string // the region asked for and where that came from
 
-	regionErr error // from ocir.ConfiguredRegion, when no name was given
+	regionErr error // from ocicli.ConfiguredRegion, when no name was given
 	tableErr  error // from registry.LoadTable
 
 	table  *registry.Table // nil when tableErr is set
@@ -21,16 +21,16 @@ type regionLookup struct {
 
 // lookupRegion looks name (from source) up in the region table, or when
 // name is "" the region the user's OCI setup points at and its source
-// (ocir.ConfiguredRegion). The table is registry.LoadTable's: compiled in,
+// (ocicli.ConfiguredRegion). The table is registry.LoadTable's: compiled in,
 // extended by OCI_REGION_METADATA and ~/.oci/regions-config.json. Both
 // steps always run, so that each caller keeps its own order of checks.
 func (a *app) lookupRegion(name, source string) regionLookup {
 	getenv := a.env.Getenv
 	l := regionLookup{name: name, source: source}
 	if l.name == "" {
-		l.name, l.source, l.regionErr = ocir.ConfiguredRegion(getenv)
+		l.name, l.source, l.regionErr = ocicli.ConfiguredRegion(getenv)
 	}
-	l.table, l.tableErr = registry.LoadTable(getenv, ocir.Home(getenv))
+	l.table, l.tableErr = registry.LoadTable(getenv, ocicli.Home(getenv))
 	if l.regionErr == nil && l.tableErr == nil {
 		l.region, l.found = l.table.Lookup(l.name)
 	}

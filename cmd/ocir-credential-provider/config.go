@@ -9,7 +9,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -38,7 +38,7 @@ func configCommand(e env) *cli.Command {
 			// Realms and regions described by OCI_REGION_METADATA or
 			// ~/.oci/regions-config.json are as valid here as in the
 			// lookups, which accept their hosts.
-			table, err := registry.LoadTable(e.getenv, ocir.Home(e.getenv))
+			table, err := registry.LoadTable(e.getenv, ocicli.Home(e.getenv))
 			if err != nil {
 				return err
 			}

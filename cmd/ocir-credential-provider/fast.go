@@ -11,6 +11,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // serveCached answers a plugin request from the token cache before the CLI
@@ -64,7 +65,7 @@ func serveCached(args []string, stdin *os.File, stdout, stderr io.Writer, getenv
 		return false, rest
 	}
 	p := &kubelet.Plugin{
-		Source:  cmdline.CacheOnly{Provider: provider},
+		Source:  cmdline.CacheOnly{Checker: pullcheck.Checker{Provider: provider}},
 		Timeout: settings.Timeout,
 		Log:     log,
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // pluginAction is the kubelet plugin: settings from OCIR_* and the flags,
@@ -73,7 +74,7 @@ func servePlugin(ctx context.Context, e env, settings config.Settings, verify bo
 		return err
 	}
 	p := &kubelet.Plugin{
-		Source:     provider,
+		Source:     pullcheck.Checker{Provider: provider},
 		Timeout:    settings.Timeout,
 		VerifyPull: verify,
 		Log:        log,

@@ -16,9 +16,24 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
+// Identity types, spelled as OCI_CLI_AUTH spells them. This is the one
+// list; package ocir re-exports the names for its callers.
+const (
+	AuthAuto              = "auto"
+	AuthAPIKey            = "api_key"
+	AuthSecurityToken     = "security_token"
+	AuthInstancePrincipal = "instance_principal"
+	AuthResourcePrincipal = "resource_principal"
+	AuthOKEWorkload       = "oke_workload_identity"
+	// AuthWorkloadIdentityFederation exchanges an OIDC subject token (CI
+	// system, Kubernetes service account) for an OCI session token at an
+	// identity domain.
+	AuthWorkloadIdentityFederation = "workload_identity_federation"
+)
+
 // AuthTypes are the identity types a rule or OCI_CLI_AUTH may name, spelled
 // as the OCI CLI spells them.
-var AuthTypes = []string{"auto", "api_key", "security_token", "instance_principal", "resource_principal", "oke_workload_identity", AuthWorkloadIdentityFederation}
+var AuthTypes = []string{AuthAuto, AuthAPIKey, AuthSecurityToken, AuthInstancePrincipal, AuthResourcePrincipal, AuthOKEWorkload, AuthWorkloadIdentityFederation}
 
 // File is the optional YAML config file.
 type File struct {
@@ -168,7 +183,7 @@ func (f *File) validate(lines []int) error {
 		if !validAuth(r.Auth) {
 			return fmt.Errorf("registries[%d]: auth %q is not one of %s", i, r.Auth, strings.Join(AuthTypes, ", "))
 		}
-		if r.Profile != "" && r.Auth != "api_key" && r.Auth != "security_token" {
+		if r.Profile != "" && r.Auth != AuthAPIKey && r.Auth != AuthSecurityToken {
 			return fmt.Errorf("registries[%d]: profile only applies to auth api_key or security_token", i)
 		}
 		if err := validateFederation(i, r); err != nil {

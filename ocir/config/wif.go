@@ -7,11 +7,6 @@ import (
 	"strings"
 )
 
-// AuthWorkloadIdentityFederation is the identity type that exchanges an
-// OIDC subject token (CI system, Kubernetes service account) for an OCI
-// session token at an identity domain.
-const AuthWorkloadIdentityFederation = "workload_identity_federation"
-
 // Federation holds a rule's workload identity federation settings. Each
 // field is optional and overrides the OCIR_WIF_* variable of the same
 // meaning. There is deliberately no field for the client secret or the

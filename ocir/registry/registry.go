@@ -224,14 +224,30 @@ func (t *Table) Recognize(host string) (Registry, bool) {
 		}
 		return Registry{}, false
 	}
-	// ocir.<region-id>.oci.<realm-domain>
-	labels := strings.SplitN(host, ".", 4)
-	if len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci" {
-		if r, ok := t.byID[labels[1]]; ok && r.Domain == labels[3] {
+	if id, domain, ok := domainShape(host); ok {
+		if r, ok := t.byID[id]; ok && r.Domain == domain {
 			return Registry{Host: host, Region: r, Form: FormDomain}, true
 		}
 	}
 	return Registry{}, false
+}
+
+// HasOCIRShape reports whether a canonical host has the shape of an OCIR
+// host name, *.ocir.io or ocir.<region-id>.oci.<realm-domain>, whatever
+// region it names: a host a user meant as OCIR even where Recognize does
+// not know it (a realm missing from the table, a typo in the region).
+func HasOCIRShape(host string) bool {
+	_, _, ok := domainShape(host)
+	return ok || strings.HasSuffix(host, ".ocir.io")
+}
+
+// domainShape splits a host of the shape ocir.<region-id>.oci.<realm-domain>.
+func domainShape(host string) (regionID, domain string, ok bool) {
+	labels := strings.SplitN(host, ".", 4)
+	if len(labels) == 4 && labels[0] == "ocir" && labels[2] == "oci" {
+		return labels[1], labels[3], true
+	}
+	return "", "", false
 }
 
 // ErrInvalidServerURL is returned by Host for input that names no host.

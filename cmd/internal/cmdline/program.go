@@ -11,6 +11,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
 // Program names one binary and the version it reports: in the version
@@ -112,7 +113,7 @@ func Settings(c *cli.Context, getenv func(string) string) (s config.Settings, en
 // CacheOnly makes every Credential call of the provider answer from the
 // token cache or fail with ocir.ErrCacheMiss: the warm paths, which answer
 // a cache hit before the command line is built, ask through it.
-type CacheOnly struct{ *ocir.Provider }
+type CacheOnly struct{ pullcheck.Checker }
 
 // Credential is the provider's, from the cache only.
 func (c CacheOnly) Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error) {

@@ -21,6 +21,34 @@ import (
 	"github.com/oracle/oci-go-sdk/v65/common"
 )
 
+// metadataBaseURL is the instance metadata service: OCI_METADATA_BASE_URL
+// (as the SDK reads it) or the link-local IMDSv2 address.
+func (p *Provider) metadataBaseURL() string {
+	if v := p.getenv("OCI_METADATA_BASE_URL"); v != "" {
+		return strings.TrimRight(v, "/")
+	}
+	return "http://169.254.169.254/opc/v2"
+}
+
+// instancePrincipalIdentity signs as the instance: its certificate from the
+// metadata service is federated into a session shared by every registry
+// and process (session.go). explicit (OCI_CLI_AUTH, a rule, a profile)
+// always asks the metadata service; automatic discovery trusts a
+// remembered "no metadata service here".
+func (p *Provider) instancePrincipalIdentity(explicit bool) *identity {
+	base := p.metadataBaseURL()
+	return &identity{
+		auth:         AuthInstancePrincipal,
+		describe:     "instance principal",
+		cacheKey:     "instance_principal|" + base,
+		hint401:      "the instance's dynamic group may be missing or the instance certificate was rotated; check the dynamic-group matching rule",
+		shareSession: true,
+		build: func(ctx context.Context) (common.KeyProvider, error) {
+			return p.federateInstance(ctx, !explicit)
+		},
+	}
+}
+
 // The instance-principal session is obtained here rather than through the
 // SDK's constructor: the SDK reads the metadata service six times one after
 // the other (region; certificate and key; then certificate, key and
@@ -147,7 +175,7 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 	if err := signer.Sign(req); err != nil {
 		return nil, &Error{Kind: ErrIdentityBroken, Err: fmt.Errorf("instance principal: sign federation request: %w", err)}
 	}
-	client, err := p.httpClient()
+	client, err := p.HTTPClient()
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package ocir
+package ocicli
 
 import (
 	"errors"
@@ -16,37 +16,32 @@ var ErrNoRegion = errors.New("no OCI region configured")
 // DEFAULT, keys falling back to [DEFAULT]) in the OCI config file, else
 // OCI_RESOURCE_PRINCIPAL_REGION. getenv is os.Getenv in production.
 func ConfiguredRegion(getenv func(string) string) (region, source string, err error) {
-	return New(WithGetenv(getenv)).configuredRegion()
-}
-
-func (p *Provider) configuredRegion() (string, string, error) {
-	if r := strings.TrimSpace(p.getenv("OCI_CLI_REGION")); r != "" {
+	if r := strings.TrimSpace(getenv("OCI_CLI_REGION")); r != "" {
 		return r, "OCI_CLI_REGION", nil
 	}
-	path, _ := p.ociConfigPath("")
-	profile, _ := p.ociProfile()
+	path, profile := Location(getenv)
 	missing := false
 	if path != "" {
-		raw, err := readUserFile(path)
+		raw, err := ReadFile(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			missing = true
 		case err != nil:
 			return "", "", fmt.Errorf("read OCI config: %w", err)
 		default:
-			cfg, err := parseOCIConfig(path, raw)
+			cfg, err := Parse(path, raw)
 			if err != nil {
 				return "", "", err
 			}
-			if !cfg.has(profile) {
+			if !cfg.Has(profile) {
 				return "", "", fmt.Errorf("OCI config %s has no profile [%s]", path, profile)
 			}
-			if r := cfg.get(profile, "region"); r != "" {
+			if r := cfg.Get(profile, "region"); r != "" {
 				return r, fmt.Sprintf("profile %s in %s", profile, path), nil
 			}
 		}
 	}
-	if r := strings.TrimSpace(p.getenv("OCI_RESOURCE_PRINCIPAL_REGION")); r != "" {
+	if r := strings.TrimSpace(getenv("OCI_RESOURCE_PRINCIPAL_REGION")); r != "" {
 		return r, "OCI_RESOURCE_PRINCIPAL_REGION", nil
 	}
 	if path == "" {

@@ -1,4 +1,4 @@
-package ocir
+package ocicli
 
 import (
 	"bufio"
@@ -8,20 +8,22 @@ import (
 	"strings"
 )
 
-// ociConfig is a parsed OCI CLI/SDK config file: INI-style profiles whose
+// Config is a parsed OCI CLI/SDK config file: INI-style profiles whose
 // keys fall back to [DEFAULT], exactly as the OCI CLI reads it, so a
 // profile that works with `oci` works here.
-type ociConfig struct {
+type Config struct {
 	path     string
 	profiles map[string]map[string]string
 }
 
-const defaultProfile = "DEFAULT"
+// DefaultProfile is the profile used when OCI_CLI_PROFILE is unset, and
+// the one every profile's missing keys fall back to.
+const DefaultProfile = "DEFAULT"
 
-// parseOCIConfig parses the OCI config file format. It rejects lines it
-// cannot understand instead of guessing, naming the line.
-func parseOCIConfig(path string, raw []byte) (*ociConfig, error) {
-	c := &ociConfig{path: path, profiles: map[string]map[string]string{}}
+// Parse parses the OCI config file format read from path. It rejects
+// lines it cannot understand instead of guessing, naming the line.
+func Parse(path string, raw []byte) (*Config, error) {
+	c := &Config{path: path, profiles: map[string]map[string]string{}}
 	var cur map[string]string
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -66,27 +68,34 @@ func parseOCIConfig(path string, raw []byte) (*ociConfig, error) {
 	return c, nil
 }
 
-// has reports whether the profile exists.
-func (c *ociConfig) has(profile string) bool {
+// Has reports whether the profile exists.
+func (c *Config) Has(profile string) bool {
 	_, ok := c.profiles[profile]
 	return ok
 }
 
-// get returns a profile key, falling back to [DEFAULT] as the OCI CLI does.
-func (c *ociConfig) get(profile, key string) string {
+// Get returns a profile key, falling back to [DEFAULT] as the OCI CLI does.
+func (c *Config) Get(profile, key string) string {
 	if v, ok := c.profiles[profile][key]; ok {
 		return v
 	}
-	return c.profiles[defaultProfile][key]
+	return c.profiles[DefaultProfile][key]
 }
 
-// path resolves a file path from the config: ~ expands to home, and a
+// Own reports whether the profile sets key itself rather than inheriting
+// it from [DEFAULT].
+func (c *Config) Own(profile, key string) bool {
+	_, ok := c.profiles[profile][key]
+	return ok
+}
+
+// FilePath resolves a file path from the config: ~ expands to home, and a
 // relative path is relative to the config file's directory.
-func (c *ociConfig) filePath(v, home string) string {
+func (c *Config) FilePath(v, home string) string {
 	if v == "" {
 		return ""
 	}
-	v = expandHome(v, home)
+	v = ExpandHome(v, home)
 	if !filepath.IsAbs(v) {
 		v = filepath.Join(filepath.Dir(c.path), v)
 	}

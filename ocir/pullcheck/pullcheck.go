@@ -1,4 +1,8 @@
-package ocir
+// Package pullcheck asks a registry, as a pulling client would, whether
+// an OCIR credential may read a repository: the check behind the docker
+// helper's doctor and the kubelet plugin's --verify-pull. It is a front-end
+// feature on top of the core (package ocir), which only issues tokens.
+package pullcheck
 
 import (
 	"context"
@@ -11,11 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// PullCheck is the verdict of CheckPull.
-type PullCheck struct {
+// Result is the verdict of Check.
+type Result struct {
 	Allowed   bool   // the credential may read the repository
 	Anonymous bool   // allowed without any credential: a public repository
 	Denied    bool   // the registry refused the credential: IAM policy missing or not yet effective
@@ -28,27 +33,38 @@ type PullCheck struct {
 // worth more than the check's verdict.
 const pullCheckTimeout = 10 * time.Second
 
-// CheckPull asks the registry, as a pulling client would, whether cred may
+// Checker is an ocir.Provider that also checks pulls, over the Provider's
+// own network settings (proxies, trust roots): what the front ends hand to
+// their doctor and --verify-pull code.
+type Checker struct{ *ocir.Provider }
+
+// CheckPull is Check over p's HTTP client.
+func (p Checker) CheckPull(ctx context.Context, cred ocir.Credential, repository string) Result {
+	client, err := p.HTTPClient()
+	if err != nil {
+		return Result{Detail: err.Error()}
+	}
+	return Check(ctx, client, cred, repository)
+}
+
+// Check asks the registry, as a pulling client would, whether cred may
 // read repository ("ns/repo"): GET /v2/<repo>/tags/list and, on a bearer
 // challenge, the standard exchange of BEARER_TOKEN:<token> at the
 // challenge's realm. The credential is only ever sent to the registry host
-// itself: a realm elsewhere is reported, never followed.
-func (p *Provider) CheckPull(ctx context.Context, cred Credential, repository string) PullCheck {
+// itself: a realm elsewhere is reported, never followed. client must not
+// follow redirects (an ocir.Provider's HTTPClient does not).
+func Check(ctx context.Context, client *http.Client, cred ocir.Credential, repository string) Result {
 	ctx, cancel := context.WithTimeout(ctx, pullCheckTimeout)
 	defer cancel()
-	client, err := p.httpClient()
-	if err != nil {
-		return PullCheck{Detail: err.Error()}
-	}
 	host := cred.Registry
 	target := "https://" + host + "/v2/" + repository + "/tags/list"
 	resp, body, err := probeGet(ctx, client, target, "")
 	if err != nil {
-		return PullCheck{Detail: "registry unreachable: " + err.Error()}
+		return Result{Detail: "registry unreachable: " + err.Error()}
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return PullCheck{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: countTags(body)}
+		return Result{Allowed: true, Anonymous: true, Status: 200, Detail: "public repository", Tags: countTags(body)}
 	case http.StatusUnauthorized:
 	default:
 		return verdict(resp, body, "anonymous request")
@@ -65,27 +81,27 @@ func (p *Provider) CheckPull(ctx context.Context, cred Credential, repository st
 		}
 		authz = "Bearer " + tok
 	default:
-		return PullCheck{Status: resp.StatusCode, Detail: fmt.Sprintf("unsupported challenge %q", resp.Header.Get("WWW-Authenticate"))}
+		return Result{Status: resp.StatusCode, Detail: fmt.Sprintf("unsupported challenge %q", resp.Header.Get("WWW-Authenticate"))}
 	}
 	resp, body, err = probeGet(ctx, client, target, authz)
 	if err != nil {
-		return PullCheck{Detail: "registry unreachable: " + err.Error()}
+		return Result{Detail: "registry unreachable: " + err.Error()}
 	}
 	if resp.StatusCode == http.StatusOK {
-		return PullCheck{Allowed: true, Status: 200, Detail: "pull allowed", Tags: countTags(body)}
+		return Result{Allowed: true, Status: 200, Detail: "pull allowed", Tags: countTags(body)}
 	}
 	return verdict(resp, body, "authenticated request")
 }
 
 // exchange trades the basic credential for a registry bearer token at the
 // challenge's realm, which must be on the registry host.
-func exchange(ctx context.Context, client *http.Client, host, repo string, params map[string]string, basic string) (string, PullCheck) {
+func exchange(ctx context.Context, client *http.Client, host, repo string, params map[string]string, basic string) (string, Result) {
 	realm, err := url.Parse(params["realm"])
 	if err != nil || realm.Scheme != "https" || realm.Host == "" {
-		return "", PullCheck{Detail: fmt.Sprintf("registry sent an unusable token realm %q", params["realm"])}
+		return "", Result{Detail: fmt.Sprintf("registry sent an unusable token realm %q", params["realm"])}
 	}
 	if rh, err := registry.Host(realm.Host); err != nil || rh != host {
-		return "", PullCheck{Detail: fmt.Sprintf("token realm %s is not on %s; not sending the OCIR token there", realm.Host, host)}
+		return "", Result{Detail: fmt.Sprintf("token realm %s is not on %s; not sending the OCIR token there", realm.Host, host)}
 	}
 	q := realm.Query()
 	if s := params["service"]; s != "" {
@@ -99,7 +115,7 @@ func exchange(ctx context.Context, client *http.Client, host, repo string, param
 	realm.RawQuery = q.Encode()
 	resp, body, err := probeGet(ctx, client, realm.String(), basic)
 	if err != nil {
-		return "", PullCheck{Detail: "token exchange: " + err.Error()}
+		return "", Result{Detail: "token exchange: " + err.Error()}
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", verdict(resp, body, "token exchange")
@@ -109,15 +125,15 @@ func exchange(ctx context.Context, client *http.Client, host, repo string, param
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.Unmarshal(body, &tok); err != nil {
-		return "", PullCheck{Status: resp.StatusCode, Detail: "token exchange: malformed answer"}
+		return "", Result{Status: resp.StatusCode, Detail: "token exchange: malformed answer"}
 	}
 	if tok.Token == "" {
 		tok.Token = tok.AccessToken
 	}
 	if tok.Token == "" {
-		return "", PullCheck{Status: resp.StatusCode, Detail: "token exchange: answer without a token"}
+		return "", Result{Status: resp.StatusCode, Detail: "token exchange: answer without a token"}
 	}
-	return tok.Token, PullCheck{}
+	return tok.Token, Result{}
 }
 
 func probeGet(ctx context.Context, client *http.Client, target, authz string) (*http.Response, []byte, error) {
@@ -141,9 +157,9 @@ func probeGet(ctx context.Context, client *http.Client, target, authz string) (*
 	return resp, body, err
 }
 
-// verdict turns a non-200 registry answer into a PullCheck; 401 and 403
+// verdict turns a non-200 registry answer into a Result; 401 and 403
 // mean the registry refused this credential.
-func verdict(resp *http.Response, body []byte, what string) PullCheck {
+func verdict(resp *http.Response, body []byte, what string) Result {
 	detail := what + ": " + resp.Status
 	var e struct {
 		Errors []struct{ Code, Message string } `json:"errors"`
@@ -152,7 +168,7 @@ func verdict(resp *http.Response, body []byte, what string) PullCheck {
 		detail += ": " + strings.TrimSpace(e.Errors[0].Code+" "+e.Errors[0].Message)
 	}
 	denied := resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
-	return PullCheck{Denied: denied, Status: resp.StatusCode, Detail: detail}
+	return Result{Denied: denied, Status: resp.StatusCode, Detail: detail}
 }
 
 func countTags(body []byte) int {

@@ -1,4 +1,4 @@
-package ocir
+package ocicli
 
 import (
 	"os"

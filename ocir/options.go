@@ -1,0 +1,83 @@
+package ocir
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+)
+
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// WithHTTPClient sets the client used for token calls (not for the
+// instance metadata probe, which must bypass proxies).
+func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.http = c } }
+
+// withClock replaces time.Now, for tests.
+func withClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+
+// WithCacheDir sets the on-disk cache directory; "" means memory only.
+func WithCacheDir(dir string) Option { return func(p *Provider) { p.cacheDir = dir } }
+
+// WithCache turns caching (memory and disk) on or off.
+func WithCache(on bool) Option { return func(p *Provider) { p.cacheOn = on } }
+
+// WithTimeout bounds one Credential call, retries included.
+func WithTimeout(d time.Duration) Option { return func(p *Provider) { p.timeout = d } }
+
+// WithConfig sets the parsed config file (rules and mirrors).
+func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } }
+
+// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*),
+// proxies and trust roots. The OCI SDK's own principal constructors
+// (instance, resource, OKE workload identity) still read the process
+// environment for the variables they document.
+func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
+
+// WithUserAgent sets the User-Agent of token requests, e.g.
+// "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.
+func WithUserAgent(ua string) Option { return func(p *Provider) { p.userAgent = ua } }
+
+// withSettings applies the OCIR_* environment contract in one go.
+func withSettings(s config.Settings) Option {
+	return func(p *Provider) {
+		p.timeout = s.Timeout
+		p.cacheOn = s.Cache
+		p.cacheDir = s.CacheDir
+	}
+}
+
+// withDMIPath replaces the firmware file that tells an OCI instance
+// (chassisAssetTagPath), for tests.
+func withDMIPath(path string) Option { return func(p *Provider) { p.dmiPath = path } }
+
+// RequestOption adjusts a single Credential call.
+type RequestOption func(*request)
+
+type request struct {
+	saToken      string
+	saAnnotation map[string]string
+	forceRefresh bool
+	cacheOnly    bool
+}
+
+// WithServiceAccountToken makes the call use OKE workload identity with this
+// projected service-account token (handed over by the kubelet) instead of
+// the process's own identity.
+func WithServiceAccountToken(jwt string, annotations map[string]string) RequestOption {
+	return func(r *request) { r.saToken, r.saAnnotation = jwt, annotations }
+}
+
+// WithForceRefresh ignores a cached token and fetches a new one.
+func WithForceRefresh() RequestOption { return func(r *request) { r.forceRefresh = true } }
+
+// WithCacheOnly answers from a fresh cached token or fails with
+// ErrCacheMiss, without resolving anything over the network and without
+// taking locks: a front end's warm path tries it before doing any other
+// work. The cache key is the same as for every other call.
+func WithCacheOnly() RequestOption { return func(r *request) { r.cacheOnly = true } }
