@@ -265,3 +265,23 @@ func TestNewFromSettingsUsesTheCallersConfigAndLogger(t *testing.T) {
 		t.Errorf("the given logger got no new-token line: %q", logs.String())
 	}
 }
+
+// A nil config is "no config file", not a provider that fails at its
+// first lookup.
+func TestWithConfigNilMeansNoConfigFile(t *testing.T) {
+	w := newEnvWorld(t)
+	w.env["OCIR_CONFIG"] = "/nonexistent/config.yaml"
+	s, err := config.FromEnv(w.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ocir.NewFromSettings(s, ocir.WithConfig(nil), ocir.WithGetenv(w.getenv))
+	if err != nil {
+		t.Fatalf("NewFromSettings with a nil config read a config file: %v", err)
+	}
+	defer p.Close()
+	cred, err := p.Credential(context.Background(), "iad.ocir.io")
+	if err != nil || cred.Secret == "" {
+		t.Fatalf("Credential with a nil config: %v", err)
+	}
+}

@@ -30,8 +30,16 @@ func WithCache(on bool) Option { return func(p *Provider) { p.cacheOn = on } }
 // WithTimeout bounds one Credential call, retries included.
 func WithTimeout(d time.Duration) Option { return func(p *Provider) { p.timeout = d } }
 
-// WithConfig sets the parsed config file (rules and mirrors).
-func WithConfig(f *config.File) Option { return func(p *Provider) { p.cfg = f } }
+// WithConfig sets the parsed config file (rules and mirrors); nil means no
+// config file.
+func WithConfig(f *config.File) Option {
+	return func(p *Provider) {
+		if f == nil {
+			f = &config.File{}
+		}
+		p.cfg = f
+	}
+}
 
 // WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*),
 // proxies and trust roots. The OCI SDK's own principal constructors
