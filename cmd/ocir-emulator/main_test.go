@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/version"
 )
 
 func TestRunPrintsReadyAndRemovesEnvOnShutdown(t *testing.T) {
@@ -22,7 +20,7 @@ func TestRunPrintsReadyAndRemovesEnvOnShutdown(t *testing.T) {
 	var stderr bytes.Buffer
 	errc := make(chan error, 1)
 	go func() {
-		errc <- newApp(pw, &stderr).RunContext(ctx, []string{"ocir-emulator", "--dir", dir})
+		errc <- newApp(pw, &stderr, "v0.0.0-test").RunContext(ctx, []string{"ocir-emulator", "--dir", dir})
 		pw.Close()
 	}()
 
@@ -56,18 +54,15 @@ func TestRunPrintsReadyAndRemovesEnvOnShutdown(t *testing.T) {
 
 func TestDirIsRequired(t *testing.T) {
 	var out, errOut bytes.Buffer
-	err := newApp(&out, &errOut).Run([]string{"ocir-emulator"})
+	err := newApp(&out, &errOut, "v0.0.0-test").Run([]string{"ocir-emulator"})
 	if err == nil || !strings.Contains(err.Error(), "dir") {
 		t.Errorf("err = %v, want a missing --dir error", err)
 	}
 }
 
 func TestVersionIsTheLinkedOne(t *testing.T) {
-	saved := version.Version
-	t.Cleanup(func() { version.Version = saved })
-	version.Version = "v1.2.3-linked"
 	var out, errOut bytes.Buffer
-	if err := newApp(&out, &errOut).Run([]string{"ocir-emulator", "--version"}); err != nil {
+	if err := newApp(&out, &errOut, "v1.2.3-linked").Run([]string{"ocir-emulator", "--version"}); err != nil {
 		t.Fatalf("--version: %v (stderr %q)", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "v1.2.3-linked") {

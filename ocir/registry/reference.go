@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // repoComponent is one path component of a repository name, as the
-// distribution spec defines it.
-var repoComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+// distribution spec defines it. It is compiled on first use: every start of both binaries links this
+// package, and only doctor and token parse a repository.
+var repoComponent = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+})
 
 // The one image-reference parser of the project, in two strictnesses: a
 // reference as a kubelet sends it, and a reference as a person types it.
@@ -49,7 +53,7 @@ func ParseImage(arg string) (host, repo string, err error) {
 		return "", "", fmt.Errorf("repository name longer than 255 characters")
 	}
 	for _, c := range strings.Split(rest, "/") {
-		if !repoComponent.MatchString(c) {
+		if !repoComponent().MatchString(c) {
 			return "", "", fmt.Errorf("invalid repository name %q (lower-case letters, digits and . _ - separators)", rest)
 		}
 	}

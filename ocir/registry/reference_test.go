@@ -63,7 +63,7 @@ func FuzzParseImage(f *testing.F) {
 			return
 		}
 		for _, c := range strings.Split(repo, "/") {
-			if !repoComponent.MatchString(c) {
+			if !repoComponent().MatchString(c) {
 				t.Fatalf("invalid repository %q accepted", repo)
 			}
 		}
