@@ -303,7 +303,8 @@ func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 // server URL or a small JSON object.
 const MaxInput = 1 << 20
 
-// Exit codes of every command.
+// Exit codes Serve returns, the protocol's exit statuses (the same values
+// as cmd/internal/cmdline's, which this package must not import).
 const (
 	ExitOK      = 0
 	ExitFailure = 1

@@ -16,6 +16,8 @@ import (
 // Source is what the plugin needs from the token provider. pullcheck.Checker
 // satisfies it; tests use a fake.
 type Source interface {
+	// Credential returns a bearer credential for the image's registry;
+	// a host that is not OCIR fails with ocir.ErrNotOCIRHost.
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
 	// CheckPull asks the registry whether cred may pull repository
 	// (--verify-pull).

@@ -9,7 +9,8 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
 
-// verifyPull asks the core whether cred may pull repo (--verify-pull) and
+// verifyPull asks the Source (pullcheck.Checker: the pull probe, not the
+// core) whether cred may pull repo (--verify-pull) and
 // returns the cache duration to answer with. Only a denial changes it, to
 // at most DeniedCacheDuration; every other outcome is logged and otherwise
 // ignored, since the check is advice and must never cost the node its
@@ -27,7 +28,7 @@ func (p *Plugin) verifyPull(ctx context.Context, log *slog.Logger, image, host, 
 	return dur
 }
 
-// pullResult is a PullCheck for the log.
+// pullResult describes a pullcheck.Result for the log.
 func pullResult(r pullcheck.Result) string {
 	switch {
 	case r.Allowed && r.Anonymous:

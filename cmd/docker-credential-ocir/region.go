@@ -5,8 +5,8 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// regionLookup is what lookupRegion found. Its errors are plain, as the
-// ocir and registry packages return them: each caller checks them in its
+// regionLookup is what lookupRegion found. Its errors are plain, as
+// packages ocicli and registry return them: each caller checks them in its
 // own order and words them itself.
 type regionLookup struct {
 	name, source string // the region asked for and where that came from

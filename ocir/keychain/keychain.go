@@ -25,6 +25,8 @@ import (
 
 // Source obtains OCIR credentials; *ocir.Provider satisfies it.
 type Source interface {
+	// Credential returns a bearer credential for serverURL; a host that
+	// is not OCIR fails with ocir.ErrNotOCIRHost.
 	Credential(ctx context.Context, serverURL string, opts ...ocir.RequestOption) (ocir.Credential, error)
 }
 
