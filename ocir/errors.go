@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// Error kinds. Front ends branch on these with errors.Is; every error the
-// Provider returns matches exactly one of them.
+// Error kinds. Front ends branch on these with errors.Is; every error of
+// Registry, Credential and Explain matches exactly one of them, except
+// ErrCacheMiss, the answer of a WithCacheOnly call, which is no failure.
 var (
 	// ErrNotOCIRHost: the server URL is not a recognised OCIR host (nor a
 	// configured mirror). Nothing was signed and no network call was made.
@@ -37,6 +38,8 @@ type Error struct {
 	Err       error  // underlying cause
 }
 
+// Error reads "<kind> for <registry>: <cause> (opc-request-id: …); <hint>",
+// leaving out the parts that are empty.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Kind.Error())

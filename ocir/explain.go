@@ -23,17 +23,17 @@ type Explanation struct {
 	// Federation describes workload identity federation (domain, client,
 	// subject source and claims; never a token or secret), else nil.
 	Federation   *FederationInfo
-	CacheEnabled bool
-	CacheDir     string
+	CacheEnabled bool   // the token cache is on (WithCache)
+	CacheDir     string // its directory, "" for memory only
 }
 
 // MetadataInfo reports the instance metadata probe.
 type MetadataInfo struct {
-	Probed    bool
-	URL       string
-	Reachable bool
-	Region    string
-	Err       error
+	Probed    bool   // probed at all: for instance principals, on a sign of an OCI instance, or without any identity
+	URL       string // the metadata service's base URL
+	Reachable bool   // it answered with a region
+	Region    string // the instance's region, when reachable
+	Err       error  // why it did not answer, when probed and unreachable
 }
 
 // Explain resolves the identity for serverURL without fetching a token, for
@@ -74,8 +74,8 @@ func (p *Provider) Explain(ctx context.Context, serverURL string) (Explanation, 
 // FederationInfo describes a workload identity federation setup for doctor.
 // It never holds the subject token, the session token or the secret.
 type FederationInfo struct {
-	DomainURL     string
-	ClientID      string
+	DomainURL     string   // the IAM identity domain that exchanges the subject token (OCIR_WIF_DOMAIN_URL)
+	ClientID      string   // the OAuth client the exchange authenticates as (OCIR_WIF_CLIENT_ID)
 	TokenType     string   // upst or rpst
 	SubjectSource string   // where the subject token comes from
 	Tried         []string // sources tried when none was found

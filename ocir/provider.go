@@ -101,14 +101,19 @@ func New(opts ...Option) *Provider {
 }
 
 // Registry resolves serverURL to a recognised OCIR host (or configured
-// mirror) without any network call. The error matches ErrNotOCIRHost.
+// mirror) without any network call. The error matches ErrNotOCIRHost, or
+// ErrIdentityBroken when the config file declares the host with a region
+// that is not known.
 func (p *Provider) Registry(serverURL string) (registry.Registry, error) {
 	return p.recognize(serverURL)
 }
 
 // Credential returns OCIR credentials for serverURL, from the cache when a
-// token with enough life is cached (no identity resolution, no network),
-// otherwise from OCIR.
+// token with enough life is cached, otherwise from OCIR. The host is
+// recognised first: one that is not OCIR fails with ErrNotOCIRHost before
+// anything is signed or sent. The identity, which keys the cache, is then
+// resolved from local files and the environment only, so a cache hit makes
+// no network call.
 func (p *Provider) Credential(ctx context.Context, serverURL string, opts ...RequestOption) (Credential, error) {
 	req := &request{}
 	for _, o := range opts {
@@ -204,10 +209,10 @@ func (p *Provider) lockEntry(ctx context.Context, key, registry string) (*flock.
 
 // CacheEntry describes one cached token, without the token.
 type CacheEntry struct {
-	Registry  string
-	Identity  string // human description of the identity, e.g. "api_key profile DEFAULT"
-	ExpiresAt time.Time
-	Path      string // file on disk, "" for memory-only entries
+	Registry  string    // canonical registry host
+	Identity  string    // human description of the identity, e.g. "api_key profile DEFAULT"
+	ExpiresAt time.Time // when OCIR stops accepting the token
+	Path      string    // file on disk, "" for memory-only entries
 }
 
 // List returns the cached entries that are still valid. It never touches
