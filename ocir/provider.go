@@ -9,8 +9,11 @@
 // ErrTransient) with errors.Is. List, Clear and Drop manage the token
 // cache; Explain says which identity a call would use, for diagnostics.
 //
-// A Provider has no side effects at construction: it reads no files, makes no
-// network calls and writes nothing until Credential is called.
+// New has no side effects: the Provider reads no files, makes no network
+// calls and writes nothing until it is asked for something. NewFromEnv and
+// NewFromSettings read the config file and open OCIR_LOG_FILE before they
+// return, so that a bad setup is reported at once; they make no network
+// call either.
 package ocir
 
 import (
