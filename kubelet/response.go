@@ -18,6 +18,7 @@ type Response struct {
 	// Registry is the auth key: the registry host exactly as it appears in
 	// the requested image, so the kubelet's matcher finds it.
 	Registry string
+	// Username and Password are the credential for Registry.
 	Username string
 	Password string
 	// CacheDuration is how long the kubelet may reuse the answer for every

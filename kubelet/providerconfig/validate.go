@@ -43,6 +43,7 @@ const (
 // Config is a CredentialProviderConfig of any version, reduced to
 // what validation and the tests look at.
 type Config struct {
+	// Providers are the entries of every file read, in the order read.
 	Providers []CredentialProvider
 	// Files are the files read, in the kubelet's order.
 	Files []string
@@ -50,8 +51,9 @@ type Config struct {
 	Dir bool
 }
 
-// CredentialProvider is one entry of a CredentialProviderConfig (named as
-// the kubelet names it).
+// CredentialProvider is one entry of a CredentialProviderConfig. Its fields
+// are the entry's fields as the kubelet names them (name, matchImages,
+// defaultCacheDuration, apiVersion, args, env, tokenAttributes).
 type CredentialProvider struct {
 	Name                 string
 	MatchImages          []string
@@ -67,7 +69,8 @@ type CredentialProvider struct {
 // EnvVar is one entry of a provider's env list.
 type EnvVar struct{ Name, Value string }
 
-// TokenAttributes configures service-account token mode (KEP-4412).
+// TokenAttributes configures service-account token mode (KEP-4412). Its
+// fields are tokenAttributes' as the kubelet names them.
 type TokenAttributes struct {
 	ServiceAccountTokenAudience          string
 	CacheType                            string
@@ -89,10 +92,11 @@ type ValidateOptions struct {
 
 // ValidationError lists every problem found in a config.
 type ValidationError struct {
-	Path string
-	Errs field.ErrorList
+	Path string          // the file or directory validated
+	Errs field.ErrorList // every problem, as the kubelet's field errors
 }
 
+// Error names the path and every problem.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%s: invalid credential provider config: %v", e.Path, e.Errs.ToAggregate())
 }

@@ -1,8 +1,9 @@
 // Package cmdline holds the command-line mechanisms both binaries share:
 // exit statuses, the usage-error type and the urfave/cli handler that
 // produces it, the version line and --version flag, settings from the
-// OCIR_* environment and global flags, and the wiring of those settings
-// into an ocir.Provider.
+// OCIR_* environment and global flags, the wiring of those settings into
+// an ocir.Provider, and CacheOnly, through which the warm paths answer a
+// cache hit.
 //
 // What each binary says and where it says it (stdout for the docker
 // protocol, stderr for the kubelet plugin) stays with the binary; this
