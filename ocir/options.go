@@ -74,9 +74,10 @@ type request struct {
 	cacheOnly    bool
 }
 
-// WithServiceAccountToken makes the call use OKE workload identity with this
-// projected service-account token (handed over by the kubelet) instead of
-// the process's own identity.
+// WithServiceAccountToken makes the call use this projected
+// service-account token (handed over by the kubelet) instead of the
+// process's own identity: for OKE workload identity, or as the subject token
+// when workload identity federation is the configured identity.
 func WithServiceAccountToken(jwt string, annotations map[string]string) RequestOption {
 	return func(r *request) { r.saToken, r.saAnnotation = jwt, annotations }
 }
