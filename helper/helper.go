@@ -38,7 +38,8 @@ const HelperSuffix = "ocir"
 // *ocir.Provider satisfies it; tests use a strict fake.
 type Source interface {
 	// Registry recognises an OCIR host without any network call (store
-	// accepts a login by it, without a token).
+	// accepts a login by it, erase drops its cached token, neither with a
+	// token call).
 	Registry(serverURL string) (registry.Registry, error)
 	// Credential returns a bearer credential for serverURL. For a host
 	// that is not OCIR it fails with ocir.ErrNotOCIRHost before anything
@@ -281,8 +282,8 @@ func (h *Helper) List() (map[string]string, error) {
 
 // Serve runs one protocol action (get, store, erase, list) with Serve's
 // conventions from docker-credential-helpers: protocol output on stdout,
-// an error as one line on stdout with exit code 1. It returns the exit
-// code instead of exiting.
+// an error as one line on stdout with exit code 1 (ExitUsage for an
+// unknown action). It returns the exit code instead of exiting.
 func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 	switch action {
 	case credentials.ActionGet, credentials.ActionStore, credentials.ActionErase, credentials.ActionList:
