@@ -5,8 +5,9 @@
 // read (INI profiles falling back to [DEFAULT]), how ~ expands, and which
 // region a setup points at.
 //
-// Every function reads the environment through a getenv function, so an
-// embedding program controls what is seen; nothing here keeps state.
+// Every function that reads the environment does so through a getenv
+// function, so an embedding program controls what is seen; nothing here
+// keeps state.
 package ocicli
 
 import (
