@@ -22,7 +22,8 @@ import (
 
 // core is everything the commands need from the token provider: the
 // protocol's helper.Source and what doctor, token and cache add.
-// *ocir.Provider satisfies it; tests use a strict fake.
+// pullcheck.Checker (an *ocir.Provider with the pull probe) satisfies it;
+// tests use a strict fake.
 type core interface {
 	helper.Source
 	// Explain resolves the identity for serverURL without fetching a token.
@@ -58,7 +59,7 @@ type Env struct {
 	Commit  string
 
 	// NewProvider builds the token provider; nil means
-	// cmdline.Program.NewProvider (an *ocir.Provider).
+	// cmdline.Program.NewProvider's *ocir.Provider in a pullcheck.Checker.
 	NewProvider func(providerSettings) (core, error)
 	// LookPath finds a program on PATH; nil means exec.LookPath.
 	LookPath func(string) (string, error)
