@@ -13,7 +13,8 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-// fakeProvider is a strict stand-in for *ocir.Provider. It recognises
+// fakeProvider is a strict stand-in for core (what pullcheck.Checker is
+// over an *ocir.Provider in production). It recognises
 // hosts with the real region table (so host recognition is realistic) and,
 // as the core does, answers a host that is not OCIR with ErrNotOCIRHost and
 // no token; credentialCalls records only the OCIR hosts it answered.
