@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,10 +33,7 @@ func newEnvWorld(t *testing.T) *envWorld {
 	}
 	t.Cleanup(func() { e.Close() })
 	w := &envWorld{e: e, dir: dir, env: map[string]string{"HOME": dir}}
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		w.env[k] = v
-	}
+	maps.Copy(w.env, e.EnvMap())
 	return w
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,10 +37,7 @@ func TestWarmPluginAnswersExactlyAsTheFullPath(t *testing.T) {
 	}
 	defer e.Close()
 	vars := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
+	maps.Copy(vars, e.EnvMap())
 	delete(vars, "OCI_METADATA_BASE_URL")
 	getenv := func(k string) string { return vars[k] }
 	req := func(image string) string {

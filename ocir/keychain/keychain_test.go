@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"path/filepath"
 	"strings"
@@ -35,10 +36,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { e.Close() })
 	w := &world{e: e, env: map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache"), "OCIR_TIMEOUT": "10s"}}
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		w.env[k] = v
-	}
+	maps.Copy(w.env, e.EnvMap())
 	return w
 }
 

@@ -5,8 +5,8 @@ package pullcheck
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -24,10 +24,7 @@ func provider(t *testing.T) (*emulator.Emulator, Checker) {
 	}
 	t.Cleanup(func() { e.Close() })
 	env := map[string]string{"HOME": dir, "OCIR_CACHE": "false"}
-	for _, kv := range e.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	maps.Copy(env, e.EnvMap())
 	p, err := ocir.NewFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -407,6 +407,18 @@ func (e *Emulator) MetadataURL() string { return e.metadataURL }
 // EnvFile is Dir/env, the file holding the lines of Env.
 func (e *Emulator) EnvFile() string { return filepath.Join(e.dir, "env") }
 
+// EnvMap is Env as a map, for tests that hand a program its environment
+// through a getenv function.
+func (e *Emulator) EnvMap() map[string]string {
+	m := make(map[string]string, len(e.env))
+	for _, kv := range e.env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
 // Getenv returns the value of key in Env, or "" when Env does not set it.
 func (e *Emulator) Getenv(key string) string {
 	for _, kv := range e.env {
