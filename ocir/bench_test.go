@@ -23,15 +23,8 @@ func BenchmarkCredential(b *testing.B) {
 	}
 	defer e.Close()
 	home := filepath.Join(dir, "home")
-	getenv := func(k string) string {
-		switch k {
-		case "HOME":
-			return home
-		case "OCI_METADATA_BASE_URL":
-			return "" // a laptop: the API-key profile, no instance
-		}
-		return e.Getenv(k)
-	}
+	// A laptop: the API-key profile, no instance.
+	getenv := e.GetenvWith(map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": ""})
 	cache := filepath.Join(dir, "cache")
 	newP := func(opts ...Option) *Provider {
 		return New(append([]Option{WithGetenv(getenv), WithCacheDir(cache), WithTimeout(10 * time.Second)}, opts...)...)

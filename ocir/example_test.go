@@ -50,12 +50,6 @@ func emulatorEnv() (getenv func(string) string, stop func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	env := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
-	getenv = func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return e.Getenv(k)
-	}
+	getenv = e.GetenvWith(map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")})
 	return getenv, func() { e.Close(); os.RemoveAll(dir) }
 }

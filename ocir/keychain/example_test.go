@@ -96,12 +96,6 @@ func startEmulator() (e *emulator.Emulator, getenv func(string) string, stop fun
 	if err != nil {
 		log.Fatal(err)
 	}
-	env := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
-	getenv = func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return e.Getenv(k)
-	}
+	getenv = e.GetenvWith(map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")})
 	return e, getenv, func() { e.Close(); os.RemoveAll(dir) }
 }

@@ -419,6 +419,18 @@ func (e *Emulator) EnvMap() map[string]string {
 	return m
 }
 
+// GetenvWith is the getenv of a program pointed at the emulator: a
+// variable of overrides (HOME, a cache directory, a setting under test)
+// wins over Env.
+func (e *Emulator) GetenvWith(overrides map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := overrides[k]; ok {
+			return v
+		}
+		return e.Getenv(k)
+	}
+}
+
 // Getenv returns the value of key in Env, or "" when Env does not set it.
 func (e *Emulator) Getenv(key string) string {
 	for _, kv := range e.env {
