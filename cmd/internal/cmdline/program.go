@@ -55,8 +55,8 @@ func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logg
 		ocir.WithUserAgent(p.Name + "/" + p.Version),
 	}
 	if cfg != nil {
-		// Only when given: a nil WithConfig would replace the file
-		// NewFromSettings loads.
+		// Only when given: WithConfig(nil) means "no config file",
+		// while nil here means "the file the settings name".
 		opts = append(opts, ocir.WithConfig(cfg))
 	}
 	return ocir.NewFromSettings(s, opts...)
