@@ -2,17 +2,14 @@ package kubelet
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
-	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
-	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
-	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
+	sjson "sigs.k8s.io/json"
 )
 
 // MaxRequestSize bounds what is read from stdin. A real request is a few
@@ -26,43 +23,56 @@ type Request struct {
 	APIVersion string
 	// Image is the image being pulled, without tag or digest.
 	Image string
-	// ServiceAccountToken and ServiceAccountAnnotations are only sent in
-	// v1 when the provider config has tokenAttributes (KEP-4412).
-	ServiceAccountToken       string
+	// ServiceAccountToken is the pod's service-account token; only v1
+	// requests carry it, and only when the provider config has
+	// tokenAttributes (KEP-4412).
+	ServiceAccountToken string
+	// ServiceAccountAnnotations are the annotations of the pod's service
+	// account that the provider config asks for (v1, KEP-4412).
 	ServiceAccountAnnotations map[string]string
 }
+
+// The credential provider API: group credentialprovider.kubelet.k8s.io,
+// versions v1, v1beta1 and v1alpha1 (k8s.io/kubelet/pkg/apis/credentialprovider).
+const (
+	// APIGroup is the API group of requests and responses.
+	APIGroup = "credentialprovider.kubelet.k8s.io"
+	// APIVersionV1 is the only version with service-account tokens.
+	APIVersionV1       = APIGroup + "/v1"
+	apiVersionV1beta1  = APIGroup + "/v1beta1"
+	apiVersionV1alpha1 = APIGroup + "/v1alpha1"
+)
 
 // requestKind is the only kind the plugin accepts on stdin.
 const requestKind = "CredentialProviderRequest"
 
 // PluginAPIVersions are the CredentialProviderRequest versions the plugin
 // answers, and so the ones a provider config may name in its apiVersion.
-var PluginAPIVersions = []string{
-	cpv1.SchemeGroupVersion.String(),
-	cpv1alpha1.SchemeGroupVersion.String(),
-	cpv1beta1.SchemeGroupVersion.String(),
-}
+var PluginAPIVersions = []string{APIVersionV1, apiVersionV1alpha1, apiVersionV1beta1}
 
-// requestScheme knows the three request versions and nothing else, so an
-// unknown apiVersion or kind fails in the decoder with the decoder's message.
-var requestScheme = func() *runtime.Scheme {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{cpv1.AddToScheme, cpv1beta1.AddToScheme, cpv1alpha1.AddToScheme} {
-		if err := add(s); err != nil {
-			// Registration of compiled-in types cannot fail at run time;
-			// reaching this is a programming error caught by every test.
-			panic(fmt.Sprintf("register credential provider types: %v", err))
-		}
+// The wire forms of a request. They are the JSON of the published types in
+// k8s.io/kubelet/pkg/apis/credentialprovider, field for field (the tests
+// hold them to those types), decoded here without linking the Kubernetes
+// API machinery: the kubelet execs the plugin for every pull, and the ~80
+// packages behind those types cost more at each start than answering from
+// the cache does.
+type (
+	typeMeta struct {
+		Kind       string `json:"kind,omitempty"`
+		APIVersion string `json:"apiVersion,omitempty"`
 	}
-	return s
-}()
-
-// requestDecoder is the strict JSON serializer the kubelet decodes plugin
-// responses with. It reports unknown and duplicate fields as strict errors
-// alongside a fully decoded object; DecodeRequest tolerates the unknown ones
-// (see there) and rejects everything else. YAML is not accepted.
-var requestDecoder = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, requestScheme, requestScheme,
-	kjson.SerializerOptions{Strict: true})
+	requestV1 struct {
+		typeMeta
+		Image                     string            `json:"image"`
+		ServiceAccountToken       string            `json:"serviceAccountToken,omitempty"`
+		ServiceAccountAnnotations map[string]string `json:"serviceAccountAnnotations,omitempty"`
+	}
+	// requestV1beta1 is also the v1alpha1 request: both have only an image.
+	requestV1beta1 struct {
+		typeMeta
+		Image string `json:"image"`
+	}
+)
 
 // ReadRequest reads and decodes one request from r. Input larger than
 // MaxRequestSize is rejected without being decoded.
@@ -82,7 +92,9 @@ func ReadRequest(r io.Reader) (Request, error) {
 var errEmptyRequest = errors.New("no CredentialProviderRequest on stdin (this binary is run by the kubelet; see --help)")
 
 // DecodeRequest decodes a CredentialProviderRequest of version v1, v1beta1
-// or v1alpha1.
+// or v1alpha1, as strictly as the kubelet's own decoder would (the same
+// sigs.k8s.io/json decoding: field names are case-sensitive, a field given
+// twice is an error).
 //
 // Unknown fields are ignored: a newer kubelet may add fields to a request
 // version, as KEP-4412 added serviceAccountToken and
@@ -98,66 +110,69 @@ func DecodeRequest(data []byte) (Request, error) {
 	if len(data) > MaxRequestSize {
 		return Request{}, fmt.Errorf("request is larger than %d bytes", MaxRequestSize)
 	}
-	obj, gvk, err := requestDecoder.Decode(data, nil, nil)
-	if err != nil {
-		if serr, ok := runtime.AsStrictDecodingError(err); ok && obj != nil {
-			err = nil
-			for _, e := range serr.Errors() {
-				if !isUnknownField(e) {
-					err = e
-					break
-				}
-			}
-		}
-		if err != nil {
-			return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
-		}
-	}
-	if gvk == nil || gvk.Kind != requestKind {
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: kind is %q, want %q", kindOf(gvk), requestKind)
-	}
-	// The version was found case-insensitively (encoding/json); the typed
-	// object holds what was spelled exactly.
-	var req Request
 	var tm typeMeta
-	switch o := obj.(type) {
-	case *cpv1.CredentialProviderRequest:
-		tm = typeMeta{o.Kind, o.APIVersion}
-		req = Request{Image: o.Image, ServiceAccountToken: o.ServiceAccountToken, ServiceAccountAnnotations: o.ServiceAccountAnnotations}
-	case *cpv1beta1.CredentialProviderRequest:
-		tm = typeMeta{o.Kind, o.APIVersion}
-		req = Request{Image: o.Image}
-	case *cpv1alpha1.CredentialProviderRequest:
-		tm = typeMeta{o.Kind, o.APIVersion}
-		req = Request{Image: o.Image}
+	if err := sjson.UnmarshalCaseSensitivePreserveInts(data, &tm); err != nil {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
+	}
+	if tm.Kind == "" || tm.APIVersion == "" {
+		if err := misspelledTypeMeta(data); err != nil {
+			return Request{}, err
+		}
+	}
+	if tm.Kind != requestKind {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: kind is %q, want %q", tm.Kind, requestKind)
+	}
+	var req Request
+	var err error
+	switch tm.APIVersion {
+	case APIVersionV1:
+		var w requestV1
+		err = decodeStrict(data, &w)
+		req = Request{Image: w.Image, ServiceAccountToken: w.ServiceAccountToken, ServiceAccountAnnotations: w.ServiceAccountAnnotations}
+	case apiVersionV1beta1, apiVersionV1alpha1:
+		var w requestV1beta1
+		err = decodeStrict(data, &w)
+		req = Request{Image: w.Image}
 	default:
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: unexpected type %T", obj)
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: apiVersion %q is not one of %s", tm.APIVersion, strings.Join(sortedVersions(), ", "))
 	}
-	req.APIVersion = gvk.GroupVersion().String()
-	if tm.kind != requestKind || tm.apiVersion != req.APIVersion {
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly", requestKind, req.APIVersion)
+	if err != nil {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
 	}
+	req.APIVersion = tm.APIVersion
 	if req.Image == "" {
 		return Request{}, errors.New("invalid CredentialProviderRequest: image is empty")
 	}
 	return req, nil
 }
 
-// typeMeta is the kind and apiVersion as decoded into the typed
-// object, that is, spelled exactly.
-type typeMeta struct{ kind, apiVersion string }
-
-// isUnknownField tells a strict-decoding error about a field the request
-// type does not have (tolerated) from the others, such as a duplicate field
-// (rejected). sigs.k8s.io/json does not export the error's type; its message
-// is `unknown field "NAME"`, and TestDecodeRequest pins that.
-func isUnknownField(err error) bool {
-	return strings.HasPrefix(err.Error(), `unknown field "`)
+// decodeStrict decodes one request version. Unknown fields are tolerated
+// (see DecodeRequest), a duplicate field is not.
+func decodeStrict(data []byte, v any) error {
+	strict, err := sjson.UnmarshalStrict(data, v, sjson.DisallowDuplicateFields)
+	if err != nil {
+		return err
+	}
+	if len(strict) > 0 {
+		return strict[0]
+	}
+	return nil
 }
 
-func kindOf(gvk *schema.GroupVersionKind) string {
-	if gvk == nil {
-		return ""
+// misspelledTypeMeta explains a request whose kind or apiVersion is
+// missing only because its key is spelled in another letter case: the
+// kubelet's decoder finds the type case-insensitively (encoding/json) but
+// fills the object case-sensitively, so such a request is refused there too.
+func misspelledTypeMeta(data []byte) error {
+	var loose typeMeta
+	if json.Unmarshal(data, &loose) == nil && loose.Kind != "" && loose.APIVersion != "" {
+		return fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly", requestKind, loose.APIVersion)
 	}
-	return gvk.Kind
+	return nil
+}
+
+func sortedVersions() []string {
+	v := slices.Clone(PluginAPIVersions)
+	slices.Sort(v)
+	return v
 }

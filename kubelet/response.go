@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
-	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
-	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 )
 
 // Response is the answer to one request, before it is encoded in the
@@ -29,6 +25,33 @@ type Response struct {
 // responseKind is the kind of every answer.
 const responseKind = "CredentialProviderResponse"
 
+// registryCacheKey is the cacheKeyType of every answer: an OCIR token is
+// valid for every repository of its host.
+const registryCacheKey = "Registry"
+
+// The wire form of a response: the JSON of CredentialProviderResponse,
+// identical in v1, v1beta1 and v1alpha1 (the tests compare it byte for byte
+// with the published types' encoding).
+type (
+	response struct {
+		typeMeta
+		CacheKeyType  string                `json:"cacheKeyType"`
+		CacheDuration *wireDuration         `json:"cacheDuration,omitempty"`
+		Auth          map[string]authConfig `json:"auth,omitempty"`
+	}
+	authConfig struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	// wireDuration is encoded as metav1.Duration is: a Go duration string.
+	wireDuration time.Duration
+)
+
+// MarshalJSON writes the duration as a string such as "44m0s".
+func (d wireDuration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
 // EncodeResponse renders resp as the CredentialProviderResponse of
 // apiVersion, followed by a newline. This is the only place the answer's
 // shape is decided: cacheKeyType is always Registry (an OCIR token is valid
@@ -39,24 +62,15 @@ func EncodeResponse(apiVersion string, resp Response) ([]byte, error) {
 		// as "no credentials"; refuse to produce one.
 		return nil, fmt.Errorf("refusing to encode a response without credentials")
 	}
-	if resp.CacheDuration < 0 {
-		resp.CacheDuration = 0
-	}
-	tm := metav1.TypeMeta{APIVersion: apiVersion, Kind: responseKind}
-	dur := &metav1.Duration{Duration: resp.CacheDuration}
-	var obj any
-	switch apiVersion {
-	case cpv1.SchemeGroupVersion.String():
-		obj = &cpv1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: cpv1.RegistryPluginCacheKeyType, CacheDuration: dur,
-			Auth: map[string]cpv1.AuthConfig{resp.Registry: {Username: resp.Username, Password: resp.Password}}}
-	case cpv1beta1.SchemeGroupVersion.String():
-		obj = &cpv1beta1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: cpv1beta1.RegistryPluginCacheKeyType, CacheDuration: dur,
-			Auth: map[string]cpv1beta1.AuthConfig{resp.Registry: {Username: resp.Username, Password: resp.Password}}}
-	case cpv1alpha1.SchemeGroupVersion.String():
-		obj = &cpv1alpha1.CredentialProviderResponse{TypeMeta: tm, CacheKeyType: cpv1alpha1.RegistryPluginCacheKeyType, CacheDuration: dur,
-			Auth: map[string]cpv1alpha1.AuthConfig{resp.Registry: {Username: resp.Username, Password: resp.Password}}}
-	default:
+	if !slices.Contains(PluginAPIVersions, apiVersion) {
 		return nil, fmt.Errorf("unsupported apiVersion %q", apiVersion)
+	}
+	dur := wireDuration(max(resp.CacheDuration, 0))
+	obj := response{
+		typeMeta:      typeMeta{Kind: responseKind, APIVersion: apiVersion},
+		CacheKeyType:  registryCacheKey,
+		CacheDuration: &dur,
+		Auth:          map[string]authConfig{resp.Registry: {Username: resp.Username, Password: resp.Password}},
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
