@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -134,7 +133,25 @@ func (e *cacheEntry) valid(now time.Time) bool {
 // of identity key and registry so different identities never collide.
 func entryName(key, registry string) string {
 	sum := sha256.Sum256([]byte(key + "\x00" + registry))
-	return strings.NewReplacer(":", "_", "[", "", "]", "").Replace(registry) + "-" + hex.EncodeToString(sum[:12]) + ".json"
+	return fileSafeHost(registry) + "-" + hex.EncodeToString(sum[:12]) + ".json"
+}
+
+// fileSafeHost makes a canonical host usable in a file name on every
+// platform: a port's ":" becomes "_" and an IPv6 literal's brackets go.
+// (A loop, not a strings.Replacer: this runs once per process, and
+// building a Replacer costs more than the whole replacement.)
+func fileSafeHost(host string) string {
+	b := make([]byte, 0, len(host))
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; c {
+		case ':':
+			b = append(b, '_')
+		case '[', ']':
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // decodeEntry parses and sanity-checks a cache file.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +95,17 @@ func TestCacheOffKeepsNothingButClearsWhatAnEarlierRunLeft(t *testing.T) {
 	}
 	if got := newCache(true, dir, discard, clock).load("k", "iad.ocir.io"); got != nil {
 		t.Errorf("clear with caching off left the entry of an earlier run: %+v", got)
+	}
+}
+
+// Cache file names must not change between releases, or an upgrade would
+// orphan every cached token: fileSafeHost is the strings.Replacer it
+// replaced, byte for byte.
+func TestCacheFileNamesAreStableAcrossTheReplacerRewrite(t *testing.T) {
+	old := strings.NewReplacer(":", "_", "[", "", "]", "")
+	for _, h := range []string{"iad.ocir.io", "iad.ocir.io:5000", "[::1]:8443", "127.0.0.1:443", "ocir.us-ashburn-1.oci.oraclecloud.com", "a]b[c::d", ""} {
+		if got, want := fileSafeHost(h), old.Replace(h); got != want {
+			t.Errorf("fileSafeHost(%q) = %q, want %q", h, got, want)
+		}
 	}
 }

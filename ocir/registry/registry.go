@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,34 +69,48 @@ func (r Registry) TokenURL() string {
 
 // Table is a set of known regions. The zero value knows nothing; use
 // DefaultTable or LoadTable.
+//
+// Lookups scan the compiled-in list (under a hundred regions) instead of
+// maps built from it: a warm `get` recognises one host per process, and
+// building maps of every region at each start cost more than the scan.
 type Table struct {
-	regions []Region
-	byKey   map[string]Region
-	byID    map[string]Region
+	base  []Region // sdkRegions: lower case, unique (TestSDKRegionsAreCanonical)
+	extra []Region // described by the user, lower-cased by add
 }
 
 // DefaultTable returns the regions compiled in from the SDK.
 func DefaultTable() *Table {
-	t := &Table{}
-	for _, r := range sdkRegions {
-		t.add(r)
+	return &Table{base: sdkRegions}
+}
+
+// find returns the first region, compiled in before user-described, that
+// match accepts.
+func (t *Table) find(match func(Region) bool) (Region, bool) {
+	for _, list := range [2][]Region{t.base, t.extra} {
+		for _, r := range list {
+			if match(r) {
+				return r, true
+			}
+		}
 	}
-	return t
+	return Region{}, false
+}
+
+func (t *Table) byID(id string) (Region, bool) {
+	return t.find(func(r Region) bool { return r.ID == id })
+}
+
+func (t *Table) byKey(key string) (Region, bool) {
+	return t.find(func(r Region) bool { return r.Key == key })
 }
 
 func (t *Table) add(r Region) {
-	if t.byKey == nil {
-		t.byKey = map[string]Region{}
-		t.byID = map[string]Region{}
-	}
 	r.Key, r.ID = asciiLower(r.Key), asciiLower(r.ID)
 	r.Realm, r.Domain = asciiLower(r.Realm), asciiLower(r.Domain)
-	if _, ok := t.byID[r.ID]; ok {
+	if _, ok := t.byID(r.ID); ok {
 		return
 	}
-	t.regions = append(t.regions, r)
-	t.byKey[r.Key] = r
-	t.byID[r.ID] = r
+	t.extra = append(t.extra, r)
 }
 
 // addExtra adds a region described by the user. It may add regions but
@@ -104,13 +119,13 @@ func (t *Table) add(r Region) {
 // about which host a region's tokens are for.
 func (t *Table) addExtra(r Region) error {
 	key, id := asciiLower(r.Key), asciiLower(r.ID)
-	if old, ok := t.byKey[key]; ok {
+	if old, ok := t.byKey(key); ok {
 		if old.ID == id && old.Realm == asciiLower(r.Realm) && old.Domain == asciiLower(r.Domain) {
 			return nil // the same region described again
 		}
 		return fmt.Errorf("regionKey %q is already region %s (%s); a description may add regions, not replace them", r.Key, old.ID, old.Realm)
 	}
-	if old, ok := t.byID[id]; ok {
+	if old, ok := t.byID(id); ok {
 		if old.Key == key && old.Realm == asciiLower(r.Realm) && old.Domain == asciiLower(r.Domain) {
 			return nil
 		}
@@ -180,18 +195,17 @@ func (r Region) validate() error {
 // Lookup finds a region by key (iad) or identifier (us-ashburn-1).
 func (t *Table) Lookup(keyOrID string) (Region, bool) {
 	s := asciiLower(strings.TrimSpace(keyOrID))
-	if r, ok := t.byID[s]; ok {
+	if r, ok := t.byID(s); ok {
 		return r, true
 	}
-	r, ok := t.byKey[s]
-	return r, ok
+	return t.byKey(s)
 }
 
 // Regions returns the regions of one realm (all realms when realm is
 // empty), sorted by identifier.
 func (t *Table) Regions(realm string) []Region {
 	var out []Region
-	for _, r := range t.regions {
+	for _, r := range slices.Concat(t.base, t.extra) {
 		if realm == "" || r.Realm == asciiLower(realm) {
 			out = append(out, r)
 		}
@@ -203,7 +217,7 @@ func (t *Table) Regions(realm string) []Region {
 // Realms maps every known realm key (oc1) to its domain (oraclecloud.com).
 func (t *Table) Realms() map[string]string {
 	out := map[string]string{}
-	for _, r := range t.regions {
+	for _, r := range slices.Concat(t.base, t.extra) {
 		out[r.Realm] = r.Domain
 	}
 	return out
@@ -216,16 +230,16 @@ func (t *Table) Recognize(host string) (Registry, bool) {
 		return Registry{}, false // OCIR only listens on the default port
 	}
 	if first, rest, ok := strings.Cut(host, "."); ok && rest == "ocir.io" {
-		if r, ok := t.byKey[first]; ok && r.Realm == "oc1" {
+		if r, ok := t.byKey(first); ok && r.Realm == "oc1" {
 			return Registry{Host: host, Region: r, Form: FormKey}, true
 		}
-		if r, ok := t.byID[first]; ok && r.Realm == "oc1" {
+		if r, ok := t.byID(first); ok && r.Realm == "oc1" {
 			return Registry{Host: host, Region: r, Form: FormID}, true
 		}
 		return Registry{}, false
 	}
 	if id, domain, ok := domainShape(host); ok {
-		if r, ok := t.byID[id]; ok && r.Domain == domain {
+		if r, ok := t.byID(id); ok && r.Domain == domain {
 			return Registry{Host: host, Region: r, Form: FormDomain}, true
 		}
 	}

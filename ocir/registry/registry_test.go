@@ -296,3 +296,38 @@ func TestExtraRegionsMayAddButNotReplace(t *testing.T) {
 		})
 	}
 }
+
+// The table scans sdkRegions as generated, without normalising it: every
+// entry must already be what add would make of it, and no key or
+// identifier may name two regions.
+func TestSDKRegionsAreCanonical(t *testing.T) {
+	keys, ids := map[string]bool{}, map[string]bool{}
+	for _, r := range sdkRegions {
+		if err := r.validate(); err != nil {
+			t.Errorf("%+v: %v", r, err)
+		}
+		for _, v := range []string{r.Key, r.ID, r.Realm, r.Domain} {
+			if v != asciiLower(v) {
+				t.Errorf("%+v: %q is not lower case", r, v)
+			}
+		}
+		if keys[r.Key] || ids[r.ID] {
+			t.Errorf("%+v: key or identifier seen before", r)
+		}
+		keys[r.Key], ids[r.ID] = true, true
+	}
+	if len(sdkRegions) < 50 {
+		t.Errorf("only %d regions compiled in", len(sdkRegions))
+	}
+	d := DefaultTable()
+	if got := len(d.Regions("")); got != len(sdkRegions) {
+		t.Errorf("DefaultTable has %d regions, want %d", got, len(sdkRegions))
+	}
+	if r, ok := d.Lookup("IAD"); !ok || r.ID != "us-ashburn-1" {
+		t.Errorf("Lookup(IAD) = %+v, %v", r, ok)
+	}
+	var zero Table
+	if _, ok := zero.Lookup("iad"); ok {
+		t.Error("the zero Table knows iad")
+	}
+}
