@@ -20,6 +20,15 @@ var (
 	dockerFrontEnd  = []string{module + "/helper", module + "/cmd/docker-credential-ocir"}
 	kubeletFrontEnd = []string{module + "/kubelet", module + "/cmd/ocir-credential-provider"}
 	commandLines    = []string{module + "/cmd/"}
+	// apiMachinery is what the Kubernetes API type packages bring with them
+	// (~80 packages). The kubelet execs the plugin for every pull and Go
+	// initialises every linked package at each start, so the plugin speaks
+	// the protocol through wire structs held to these types by its tests.
+	// (k8s.io/apimachinery/pkg/util/validation/field, the kubelet's field
+	// errors, is light and allowed.)
+	apiMachinery = []string{"k8s.io/kubelet/", "k8s.io/apimachinery/pkg/apis/", "k8s.io/apimachinery/pkg/runtime",
+		"k8s.io/apimachinery/pkg/api/", "k8s.io/klog/", "github.com/json-iterator/", "github.com/fxamacker/cbor",
+		"gopkg.in/inf.v0", "golang.org/x/net/http2", "sigs.k8s.io/structured-merge-diff"}
 )
 
 func TestLibraryPackagesPullInNoFrontEnd(t *testing.T) {
@@ -37,6 +46,8 @@ func TestLibraryPackagesPullInNoFrontEnd(t *testing.T) {
 		{"kubelet imports no docker front end", "./kubelet/...", dockerFrontEnd},
 		{"the docker command imports no kubelet front end", "./cmd/docker-credential-ocir", append(append([]string{}, kubeletFrontEnd...), "k8s.io/", "sigs.k8s.io/")},
 		{"the kubelet command imports no docker front end", "./cmd/ocir-credential-provider", dockerFrontEnd},
+		{"the kubelet command links no API machinery", "./cmd/ocir-credential-provider", apiMachinery},
+		{"kubelet links no API machinery", "./kubelet/...", apiMachinery},
 		{"the shared command-line code imports no front end", "./cmd/internal/...", append(append(append([]string{}, dockerFrontEnd...), kubeletFrontEnd...), "k8s.io/")},
 	}
 	for _, goos := range []string{"linux", "darwin", "windows"} {
