@@ -136,7 +136,7 @@ func decodeProviders[P wireProvider](js []byte) ([]CredentialProvider, error) {
 		}
 		return nil, fmt.Errorf("strict decoding error: %s", strings.Join(msgs, ", "))
 	}
-	out := make([]CredentialProvider, 0, len(c.Providers))
+	var out []CredentialProvider
 	for _, p := range c.Providers {
 		out = append(out, p.provider())
 	}
@@ -150,8 +150,8 @@ func decodeProviders[P wireProvider](js []byte) ([]CredentialProvider, error) {
 
 // wireConfig is a CredentialProviderConfig with providers of type P.
 type wireConfig[P wireProvider] struct {
-	APIVersion string `json:"apiVersion,omitempty"`
 	Kind       string `json:"kind,omitempty"`
+	APIVersion string `json:"apiVersion,omitempty"`
 	Providers  []P    `json:"providers"`
 }
 

@@ -5,11 +5,12 @@ import "strings"
 // Messages of apimachinery's IsQualifiedName (k8s.io/apimachinery
 // pkg/api/validate/content), word for word, since they end up in the field
 // errors the kubelet prints. TestIsQualifiedNameMatchesApimachinery and
-// FuzzIsQualifiedNameMatchesApimachinery hold them to that.
+// FuzzIsQualifiedNameMatchesApimachinery hold them to that (the ",  or"
+// is apimachinery's RegexError punctuation).
 const (
 	qualifiedNameFmt    = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 	qualifiedNameRegexp = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character" +
-		" (e.g. 'MyName' or 'my.name' or '123-abc', regex used for validation is '" + qualifiedNameFmt + "')"
+		" (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '" + qualifiedNameFmt + "')"
 	qualifiedNameMaxLength = 63
 
 	dnsSubdomainRegexp = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character" +
