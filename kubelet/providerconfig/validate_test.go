@@ -80,6 +80,11 @@ func TestValidateConfigPathRejectsWhatTheKubeletRejects(t *testing.T) {
 		"unparsable-cache-duration.yaml":                              `unknown unit "minutes" in duration "10minutes"`,
 		"token-attributes-bad-annotation-key.yaml":                    `Invalid value: "-bad-": name part must consist of alphanumeric characters`,
 		"token-attributes-without-require-service-account.yaml":       "requireServiceAccount: Required value",
+		"null-cache-duration.yaml":                                    "defaultCacheDuration: Required value",
+		"duplicate-key.json":                                          `duplicate field "providers[0].defaultCacheDuration"`,
+		"wrong-case-kind-key.yaml":                                    `unknown field "Kind"`,
+		"missing-kind.yaml":                                           "kind is missing",
+		"config-version-without-group.yaml":                           `group "" is not supported`,
 		"invalid-dir-duplicate":                                       "duplicate provider name",
 		"invalid-dir-empty":                                           "no configuration files found",
 	}
