@@ -30,8 +30,9 @@ const (
 // reports for value, with the same messages in the same order; nil when the
 // value is an optional DNS subdomain prefix and '/' followed by a name.
 // It checks byte by byte instead of with apimachinery's regular expressions:
-// that package compiles a dozen of them (and links klog) at start of every
-// process that imports it, and the plugin binary is exec'd per image pull.
+// that package and the one it wraps compile 18 of them (and link klog) at
+// the start of every process that links them, and the plugin binary is
+// exec'd per image pull.
 func isQualifiedName(value string) []string {
 	var errs []string
 	name := value

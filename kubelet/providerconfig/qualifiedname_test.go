@@ -48,7 +48,6 @@ var qualifiedNameCases = map[string]string{
 	"prefix 254 bytes and bad":       longPrefix(253) + "-/name",
 	"both too long":                  longPrefix(254) + "/" + strings.Repeat("b", 64),
 	"prefix of one long label":       strings.Repeat("a", 100) + "/name",
-	"empty prefix and empty name":    "/",
 }
 
 // longPrefix returns a valid-looking DNS subdomain of n bytes.
