@@ -9,10 +9,13 @@ import (
 	"strings"
 	"time"
 
-	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
+
+// pluginAPIGroup is the API group of CredentialProviderRequest and
+// CredentialProviderResponse; a provider's apiVersion is this group and one
+// of its versions (kubelet.PluginAPIVersions lists them).
+const pluginAPIGroup = "credentialprovider.kubelet.k8s.io"
 
 // DefaultProviderName is the provider name, and so the executable name in
 // the kubelet's bin dir, that the generated config uses.
@@ -125,10 +128,10 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		o.Name = DefaultProviderName
 	}
 	if o.APIVersion == "" {
-		o.APIVersion = cpv1.SchemeGroupVersion.String()
+		o.APIVersion = pluginAPIGroup + "/v1"
 	}
 	if !strings.Contains(o.APIVersion, "/") {
-		o.APIVersion = cpv1.GroupName + "/" + o.APIVersion // accept "v1beta1"
+		o.APIVersion = pluginAPIGroup + "/" + o.APIVersion // accept "v1beta1"
 	}
 	if o.DefaultCacheDuration == 0 {
 		o.DefaultCacheDuration = DefaultCacheDurationValue
@@ -196,7 +199,7 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		for _, m := range p.MatchImages {
 			fmt.Fprintf(&b, "      - %s\n", q(m))
 		}
-		fmt.Fprintf(&b, "    defaultCacheDuration: %s\n", q(p.DefaultCacheDuration.Duration.String()))
+		fmt.Fprintf(&b, "    defaultCacheDuration: %s\n", q(p.DefaultCacheDuration.String()))
 		fmt.Fprintf(&b, "    apiVersion: %s\n", q(p.APIVersion))
 		if len(p.Args) > 0 {
 			b.WriteString("    args:\n")

@@ -10,18 +10,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	kcv1 "k8s.io/kubelet/config/v1"
-	kcv1alpha1 "k8s.io/kubelet/config/v1alpha1"
-	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 )
@@ -30,9 +21,14 @@ import (
 // --image-credential-provider-config (pkg/credentialprovider/plugin in
 // Kubernetes 1.34 to 1.37, where the rules are identical), so a config can
 // be checked before it stops a kubelet: an invalid config makes the kubelet
-// exit at start. The decoding uses the same strict apimachinery serializer
-// and the published config types; the rules produce the same field errors.
-// test/kubelet checks this agrees with the kubelet on a table of configs.
+// exit at start. The decoding (decode.go) takes the kubelet's strict
+// codec factory's steps with the same libraries underneath (sigs.k8s.io/yaml,
+// sigs.k8s.io/json strict) into own wire structs that tests pin to the
+// published config types; it does not link apimachinery's scheme or the
+// published types themselves, because the plugin binary links this package
+// and the kubelet execs the plugin for every image pull. The rules produce
+// the same field errors. The tests compare the decoding with apimachinery's,
+// and test/kubelet compares the whole with the kubelet on a table of configs.
 
 // Cache types of tokenAttributes.cacheType.
 const (
@@ -57,7 +53,7 @@ type Config struct {
 type CredentialProvider struct {
 	Name                 string
 	MatchImages          []string
-	DefaultCacheDuration *metav1.Duration
+	DefaultCacheDuration *time.Duration
 	APIVersion           string
 	Args                 []string
 	Env                  []EnvVar
@@ -182,77 +178,6 @@ func configFilesIn(dir string) ([]string, error) {
 	return files, nil
 }
 
-// configCodecs decodes YAML or JSON strictly, as the kubelet's own codec
-// factory does: unknown and duplicate fields are errors. It is built on
-// first use, not at package initialisation: the plugin binary links this
-// package for its config subcommands, and every kubelet exec of the plugin
-// would otherwise pay for a scheme it never uses.
-var configCodecs = sync.OnceValue(func() serializer.CodecFactory {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{kcv1.AddToScheme, kcv1alpha1.AddToScheme} {
-		if err := add(s); err != nil {
-			panic(fmt.Sprintf("register kubelet config types: %v", err))
-		}
-	}
-	s.AddKnownTypeWithName(schema.GroupVersionKind{Group: kcv1.GroupName, Version: "v1beta1", Kind: "CredentialProviderConfig"},
-		&v1beta1Config{})
-	return serializer.NewCodecFactory(s, serializer.EnableStrict)
-})
-
-// DecodeConfig decodes one CredentialProviderConfig document (YAML or JSON,
-// kubelet.config.k8s.io v1, v1beta1 or v1alpha1).
-func DecodeConfig(data []byte) ([]CredentialProvider, error) {
-	obj, gvk, err := configCodecs().UniversalDeserializer().Decode(data, nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	if gvk.Kind != "CredentialProviderConfig" {
-		return nil, fmt.Errorf("failed to decode %q (wrong Kind)", gvk.Kind)
-	}
-	if gvk.Group != kcv1.GroupName {
-		return nil, fmt.Errorf("failed to decode CredentialProviderConfig, unexpected Group: %s", gvk.Group)
-	}
-	var out []CredentialProvider
-	switch c := obj.(type) {
-	case *kcv1.CredentialProviderConfig:
-		for _, p := range c.Providers {
-			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
-			for _, e := range p.Env {
-				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
-			}
-			if t := p.TokenAttributes; t != nil {
-				q.TokenAttributes = &TokenAttributes{
-					ServiceAccountTokenAudience:          t.ServiceAccountTokenAudience,
-					CacheType:                            string(t.CacheType),
-					RequireServiceAccount:                t.RequireServiceAccount,
-					RequiredServiceAccountAnnotationKeys: t.RequiredServiceAccountAnnotationKeys,
-					OptionalServiceAccountAnnotationKeys: t.OptionalServiceAccountAnnotationKeys,
-				}
-			}
-			out = append(out, q)
-		}
-	case *v1beta1Config:
-		for _, p := range c.Providers {
-			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
-			for _, e := range p.Env {
-				q.Env = append(q.Env, EnvVar(e))
-			}
-			out = append(out, q)
-		}
-	case *kcv1alpha1.CredentialProviderConfig:
-		for _, p := range c.Providers {
-			q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, DefaultCacheDuration: p.DefaultCacheDuration, APIVersion: p.APIVersion, Args: p.Args}
-			for _, e := range p.Env {
-				q.Env = append(q.Env, EnvVar{e.Name, e.Value})
-			}
-			out = append(out, q)
-		}
-	default:
-		return nil, fmt.Errorf("unable to convert %T to *CredentialProviderConfig", obj)
-	}
-	return out, nil
-}
-
 // ValidateConfig applies the kubelet's rules to a decoded config.
 // serviceAccountTokens is the state of the kubelet's
 // KubeletServiceAccountTokenForCredentialProviders feature gate (on by
@@ -320,8 +245,11 @@ func validateProvider(path *field.Path, p CredentialProvider, names map[string]b
 	switch {
 	case p.DefaultCacheDuration == nil:
 		errs = append(errs, field.Required(path.Child("defaultCacheDuration"), ""))
-	case p.DefaultCacheDuration.Duration < 0:
-		errs = append(errs, field.Invalid(path.Child("defaultCacheDuration"), p.DefaultCacheDuration, "must be greater than or equal to 0"))
+	case *p.DefaultCacheDuration < 0:
+		// The kubelet's value is a *metav1.Duration, which field errors
+		// print as its JSON string ("-1m0s"); a time.Duration would print
+		// as nanoseconds.
+		errs = append(errs, field.Invalid(path.Child("defaultCacheDuration"), p.DefaultCacheDuration.String(), "must be greater than or equal to 0"))
 	}
 
 	if p.TokenAttributes != nil {
@@ -342,7 +270,7 @@ func validateTokenAttributes(path *field.Path, p CredentialProvider, serviceAcco
 	if t.RequireServiceAccount == nil {
 		errs = append(errs, field.Required(path.Child("requireServiceAccount"), ""))
 	}
-	if v1 := cpv1.SchemeGroupVersion.String(); p.APIVersion != v1 {
+	if v1 := pluginAPIGroup + "/v1"; p.APIVersion != v1 {
 		errs = append(errs, field.Forbidden(path, "tokenAttributes is only supported for "+v1+" API version"))
 	}
 	if t.RequireServiceAccount != nil && !*t.RequireServiceAccount && len(t.RequiredServiceAccountAnnotationKeys) > 0 {
@@ -378,7 +306,7 @@ func validateAnnotationKeys(path *field.Path, keys []string) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for _, k := range keys {
-		for _, msg := range validation.IsQualifiedName(strings.ToLower(k)) {
+		for _, msg := range isQualifiedName(strings.ToLower(k)) {
 			errs = append(errs, field.Invalid(path, k, msg))
 		}
 		if seen[k] {
@@ -440,4 +368,4 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
-func durationPtr(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
+func durationPtr(d time.Duration) *time.Duration { return &d }

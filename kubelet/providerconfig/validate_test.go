@@ -72,6 +72,19 @@ func TestValidateConfigPathRejectsWhatTheKubeletRejects(t *testing.T) {
 		"token-attributes-key-required-and-optional.yaml":             "cannot be both required and optional",
 		"token-attributes-required-keys-without-service-account.yaml": "requireServiceAccount cannot be false",
 		"token-attributes-duplicate-annotation-key.yaml":              "Duplicate value",
+		"unknown-config-version.yaml":                                 `version "v2" is not supported; want apiVersion kubelet.config.k8s.io/v1,`,
+		"wrong-group.yaml":                                            `group "example.com" is not supported`,
+		"wrong-kind.yaml":                                             `kind "KubeletConfiguration" is not supported; want`,
+		"empty.yaml":                                                  "kind is missing",
+		"not-yaml.yaml":                                               "did not find expected",
+		"unparsable-cache-duration.yaml":                              `unknown unit "minutes" in duration "10minutes"`,
+		"token-attributes-bad-annotation-key.yaml":                    `Invalid value: "-bad-": name part must consist of alphanumeric characters`,
+		"token-attributes-without-require-service-account.yaml":       "requireServiceAccount: Required value",
+		"null-cache-duration.yaml":                                    "defaultCacheDuration: Required value",
+		"duplicate-key.json":                                          `duplicate field "providers[0].defaultCacheDuration"`,
+		"wrong-case-kind-key.yaml":                                    `unknown field "Kind"`,
+		"missing-kind.yaml":                                           "kind is missing",
+		"config-version-without-group.yaml":                           `group "" is not supported`,
 		"invalid-dir-duplicate":                                       "duplicate provider name",
 		"invalid-dir-empty":                                           "no configuration files found",
 	}
@@ -81,7 +94,11 @@ func TestValidateConfigPathRejectsWhatTheKubeletRejects(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if w := want[filepath.Base(path)]; !strings.Contains(err.Error(), w) {
+			w, ok := want[filepath.Base(path)]
+			if !ok {
+				t.Fatalf("no expected error for %s in the table: %v", path, err)
+			}
+			if !strings.Contains(err.Error(), w) {
 				t.Errorf("error %q does not say %q", err, w)
 			}
 		})
