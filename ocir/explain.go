@@ -79,9 +79,9 @@ type FederationInfo struct {
 	TokenType     string   // upst or rpst
 	SubjectSource string   // where the subject token comes from
 	Tried         []string // sources tried when none was found
-	Issuer        string   // the subject token's iss, sub, aud and exp
-	Subject       string
-	Audience      []string
-	Expires       time.Time
-	Err           error // the subject token could not be obtained or read
+	Issuer        string    // the subject token's iss claim
+	Subject       string    // its sub claim (the CI job or workload it names)
+	Audience      []string  // its aud claim, which the identity domain checks
+	Expires       time.Time // its exp claim
+	Err           error     // the subject token could not be obtained or read
 }

@@ -26,7 +26,9 @@ const (
 
 // UsageError marks a bad command line or environment value: exit status
 // ExitUsage.
-type UsageError struct{ Err error }
+type UsageError struct {
+	Err error // what is wrong, worded for the user
+}
 
 // Error returns the underlying message.
 func (u UsageError) Error() string { return u.Err.Error() }
