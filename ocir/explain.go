@@ -74,11 +74,11 @@ func (p *Provider) Explain(ctx context.Context, serverURL string) (Explanation, 
 // FederationInfo describes a workload identity federation setup for doctor.
 // It never holds the subject token, the session token or the secret.
 type FederationInfo struct {
-	DomainURL     string   // the IAM identity domain that exchanges the subject token (OCIR_WIF_DOMAIN_URL)
-	ClientID      string   // the OAuth client the exchange authenticates as (OCIR_WIF_CLIENT_ID)
-	TokenType     string   // upst or rpst
-	SubjectSource string   // where the subject token comes from
-	Tried         []string // sources tried when none was found
+	DomainURL     string    // the IAM identity domain that exchanges the subject token (OCIR_WIF_DOMAIN_URL)
+	ClientID      string    // the OAuth client the exchange authenticates as (OCIR_WIF_CLIENT_ID)
+	TokenType     string    // upst or rpst
+	SubjectSource string    // where the subject token comes from
+	Tried         []string  // sources tried when none was found
 	Issuer        string    // the subject token's iss claim
 	Subject       string    // its sub claim (the CI job or workload it names)
 	Audience      []string  // its aud claim, which the identity domain checks
