@@ -110,17 +110,25 @@ func DecodeRequest(data []byte) (Request, error) {
 	if len(data) > MaxRequestSize {
 		return Request{}, fmt.Errorf("request is larger than %d bytes", MaxRequestSize)
 	}
-	var tm typeMeta
+	// The kubelet's decoder picks the type from kind and apiVersion read
+	// with encoding/json, where a key in any letter case sets the field
+	// and the last one wins, and then fills the object case-sensitively.
+	// Both readings must name the same type, spelled exactly.
+	var tm, loose typeMeta
 	if err := sjson.UnmarshalCaseSensitivePreserveInts(data, &tm); err != nil {
 		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
 	}
-	if tm.Kind == "" || tm.APIVersion == "" {
-		if err := misspelledTypeMeta(data); err != nil {
-			return Request{}, err
-		}
+	if err := json.Unmarshal(data, &loose); err != nil {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
 	}
-	if tm.Kind != requestKind {
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: kind is %q, want %q", tm.Kind, requestKind)
+	if loose.Kind != requestKind {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: kind is %q, want %q", loose.Kind, requestKind)
+	}
+	if !slices.Contains(PluginAPIVersions, loose.APIVersion) {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: apiVersion %q is not one of %s", loose.APIVersion, strings.Join(sortedVersions(), ", "))
+	}
+	if tm != loose {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly (a key in another letter case sets them too)", requestKind, loose.APIVersion)
 	}
 	var req Request
 	var err error
@@ -155,18 +163,6 @@ func decodeStrict(data []byte, v any) error {
 	}
 	if len(strict) > 0 {
 		return strict[0]
-	}
-	return nil
-}
-
-// misspelledTypeMeta explains a request whose kind or apiVersion is
-// missing only because its key is spelled in another letter case: the
-// kubelet's decoder finds the type case-insensitively (encoding/json) but
-// fills the object case-sensitively, so such a request is refused there too.
-func misspelledTypeMeta(data []byte) error {
-	var loose typeMeta
-	if json.Unmarshal(data, &loose) == nil && loose.Kind != "" && loose.APIVersion != "" {
-		return fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly", requestKind, loose.APIVersion)
 	}
 	return nil
 }

@@ -45,6 +45,14 @@ func TestDecodeRequest(t *testing.T) {
 		{name: "wrong-case image is not the image", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","Image":"x/y"}`, wantErr: "image is empty"},
 		{name: "wrong-case kind", in: `{"Kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y"}`, wantErr: "spelled exactly"},
 		{name: "wrong-case apiVersion", in: `{"kind":"CredentialProviderRequest","ApiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y"}`, wantErr: "spelled exactly"},
+		// The kubelet's decoder reads the type with encoding/json, where a
+		// key in another case also sets kind or apiVersion (the last one
+		// wins), and then wants the exactly-spelled field to agree.
+		{name: "second kind key in another case names another kind", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","KIND":"X"}`, wantErr: `kind is "X"`},
+		{name: "second apiVersion key in another case names another version", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","APIVERSION":"credentialprovider.kubelet.k8s.io/v1beta1"}`, wantErr: "spelled exactly"},
+		{name: "second apiVersion key in another case of the wrong type", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b","ApiVersion":1}`, wantErr: "invalid CredentialProviderRequest"},
+		{name: "key in another case before the exact one is overridden by it", in: `{"KIND":"X","kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"a/b"}`,
+			want: Request{APIVersion: v1, Image: "a/b"}},
 		{name: "duplicate field", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","image":"z/w"}`, wantErr: "duplicate field"},
 		{name: "duplicate field among unknown ones", in: `{"kind":"CredentialProviderRequest","new":1,"apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","newer":2,"image":"z/w"}`, wantErr: "duplicate field"},
 		{name: "known field of the wrong type", in: `{"kind":"CredentialProviderRequest","apiVersion":"credentialprovider.kubelet.k8s.io/v1","image":"x/y","serviceAccountAnnotations":["a"]}`, wantErr: "invalid CredentialProviderRequest"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ import (
 
 func TestWireVersionsAreThePublishedOnes(t *testing.T) {
 	for _, v := range []string{cpv1.SchemeGroupVersion.String(), cpv1beta1.SchemeGroupVersion.String(), cpv1alpha1.SchemeGroupVersion.String()} {
-		if !strings.HasPrefix(v, APIGroup+"/") || !bytes.Contains([]byte(strings.Join(PluginAPIVersions, " ")), []byte(v)) {
+		if !strings.HasPrefix(v, APIGroup+"/") || !slices.Contains(PluginAPIVersions, v) {
 			t.Errorf("published version %s is not among PluginAPIVersions %v", v, PluginAPIVersions)
 		}
 	}

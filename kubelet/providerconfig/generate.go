@@ -9,13 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
-
-// pluginAPIGroup is the API group of CredentialProviderRequest and
-// CredentialProviderResponse; a provider's apiVersion is this group and one
-// of its versions (kubelet.PluginAPIVersions lists them).
-const pluginAPIGroup = "credentialprovider.kubelet.k8s.io"
 
 // DefaultProviderName is the provider name, and so the executable name in
 // the kubelet's bin dir, that the generated config uses.
@@ -128,10 +124,10 @@ func GenerateConfig(o GenerateOptions) ([]byte, error) {
 		o.Name = DefaultProviderName
 	}
 	if o.APIVersion == "" {
-		o.APIVersion = pluginAPIGroup + "/v1"
+		o.APIVersion = kubelet.APIVersionV1
 	}
 	if !strings.Contains(o.APIVersion, "/") {
-		o.APIVersion = pluginAPIGroup + "/" + o.APIVersion // accept "v1beta1"
+		o.APIVersion = kubelet.APIGroup + "/" + o.APIVersion // accept "v1beta1"
 	}
 	if o.DefaultCacheDuration == 0 {
 		o.DefaultCacheDuration = DefaultCacheDurationValue

@@ -270,7 +270,7 @@ func validateTokenAttributes(path *field.Path, p CredentialProvider, serviceAcco
 	if t.RequireServiceAccount == nil {
 		errs = append(errs, field.Required(path.Child("requireServiceAccount"), ""))
 	}
-	if v1 := pluginAPIGroup + "/v1"; p.APIVersion != v1 {
+	if v1 := kubelet.APIVersionV1; p.APIVersion != v1 {
 		errs = append(errs, field.Forbidden(path, "tokenAttributes is only supported for "+v1+" API version"))
 	}
 	if t.RequireServiceAccount != nil && !*t.RequireServiceAccount && len(t.RequiredServiceAccountAnnotationKeys) > 0 {
