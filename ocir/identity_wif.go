@@ -17,8 +17,8 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
 )
 
@@ -135,7 +136,9 @@ func ReadConfig(path string) (*Config, error) {
 	cfg := &Config{Files: files, Dir: info.IsDir()}
 	seen := map[string]bool{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		// The kubelet reads with os.ReadFile; a tool run by hand must not
+		// hang on a FIFO or read /dev/zero without end.
+		data, err := userfile.Read(f, userfile.ConfigLimit)
 		if err != nil {
 			return nil, fmt.Errorf("unable to read file %q: %w", f, err)
 		}

@@ -12,7 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 

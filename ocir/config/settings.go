@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
 // Defaults of the environment contract.

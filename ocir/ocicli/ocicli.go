@@ -15,7 +15,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/internal/userfile"
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
 // Home is the home directory as the OCI CLI finds it, read through getenv:
