@@ -1,10 +1,9 @@
 // Package userfile opens the files a user names (OCIR_CONFIG,
 // OCI_CLI_CONFIG_FILE, key and token files, OCIR_LOG_FILE, region
 // metadata, the paths given to validate-config) without letting a wrong
-// name hang or exhaust the process: only
-// regular files, opened non-blocking (a FIFO would block the open or the
-// read forever), reads capped (/dev/zero would otherwise grow memory
-// without bound).
+// name hang or exhaust the process: only regular files, opened
+// non-blocking (a FIFO would block the open or the read forever), reads
+// capped (/dev/zero would otherwise grow memory without bound).
 package userfile
 
 import (
