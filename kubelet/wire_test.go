@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ import (
 	cpv1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1"
 	cpv1alpha1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1alpha1"
 	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/jsonshape"
 )
 
 // The plugin's wire structs stand in for the published types of
@@ -33,6 +36,33 @@ func TestWireVersionsAreThePublishedOnes(t *testing.T) {
 	}
 	if registryCacheKey != string(cpv1.RegistryPluginCacheKeyType) {
 		t.Errorf("cacheKeyType %q, published %q", registryCacheKey, cpv1.RegistryPluginCacheKeyType)
+	}
+}
+
+// A field added to a published type must be noticed here: the wire
+// structs would otherwise ignore it as unknown.
+func TestWireStructsHaveThePublishedFields(t *testing.T) {
+	same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[wireDuration](): "duration-string"}
+	for _, tc := range []struct {
+		name            string
+		published, wire reflect.Type
+	}{
+		{"v1 request", reflect.TypeFor[cpv1.CredentialProviderRequest](), reflect.TypeFor[requestV1]()},
+		{"v1beta1 request", reflect.TypeFor[cpv1beta1.CredentialProviderRequest](), reflect.TypeFor[requestV1beta1]()},
+		{"v1alpha1 request", reflect.TypeFor[cpv1alpha1.CredentialProviderRequest](), reflect.TypeFor[requestV1beta1]()},
+		{"v1 response", reflect.TypeFor[cpv1.CredentialProviderResponse](), reflect.TypeFor[response]()},
+		{"v1beta1 response", reflect.TypeFor[cpv1beta1.CredentialProviderResponse](), reflect.TypeFor[response]()},
+		{"v1alpha1 response", reflect.TypeFor[cpv1alpha1.CredentialProviderResponse](), reflect.TypeFor[response]()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, w := jsonshape.Of(tc.published, same), jsonshape.Of(tc.wire, same)
+			if p != w {
+				t.Errorf("wire struct\n%s\npublished type\n%s", w, p)
+			}
+			if !strings.Contains(p, "apiVersion,omitempty:string") {
+				t.Errorf("shape %s has no apiVersion: the comparison sees nothing", p)
+			}
+		})
 	}
 }
 

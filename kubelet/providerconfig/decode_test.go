@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	kcv1 "k8s.io/kubelet/config/v1"
 	kcv1alpha1 "k8s.io/kubelet/config/v1alpha1"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/jsonshape"
 )
 
 // This file holds DecodeConfig to what the kubelet does: it decodes with
@@ -303,34 +305,6 @@ func TestDecodeConfigStrictErrorsNameTheField(t *testing.T) {
 // name and options, inlined embedded structs flattened, and types reduced
 // to what they decode from. Two types with the same shape accept the same
 // documents.
-func jsonShape(t reflect.Type) string {
-	switch {
-	case t == reflect.TypeFor[metav1.Duration]() || t == reflect.TypeFor[wireDuration]():
-		return "duration-string"
-	case t.Kind() == reflect.Pointer:
-		return "*" + jsonShape(t.Elem())
-	case t.Kind() == reflect.Slice:
-		return "[]" + jsonShape(t.Elem())
-	case t.Kind() == reflect.Struct:
-		return "{" + strings.Join(jsonFields(t), " ") + "}"
-	default:
-		return t.Kind().String()
-	}
-}
-
-func jsonFields(t reflect.Type) []string {
-	var out []string
-	for f := range t.Fields() {
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.Anonymous && name == "" {
-			out = append(out, jsonFields(f.Type)...)
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s,%s:%s", name, opts, jsonShape(f.Type)))
-	}
-	return out
-}
-
 func TestWireStructsMatchThePublishedTypes(t *testing.T) {
 	for _, tc := range []struct {
 		version         string
@@ -341,7 +315,8 @@ func TestWireStructsMatchThePublishedTypes(t *testing.T) {
 		{"v1beta1", reflect.TypeFor[apimachineryV1beta1Config](), reflect.TypeFor[wireConfig[wireProviderV1beta1]]()},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
-			if p, w := jsonShape(tc.published), jsonShape(tc.wire); p != w {
+			same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[wireDuration](): "duration-string"}
+			if p, w := jsonshape.Of(tc.published, same), jsonshape.Of(tc.wire, same); p != w {
 				t.Errorf("wire struct\n%s\npublished type\n%s", w, p)
 			}
 		})
