@@ -20,6 +20,9 @@ FUZZTIME     ?= 30s
 STATICCHECK  := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Tools the end-to-end tests drive (crane, nerdctl) are built here.
 TOOLS_BIN    ?= $(CURDIR)/.tmp/tools/bin
+# staticcheck is built once per Go version (with the module proxy) and then
+# runs offline: `go run pkg@version` asks the proxy for deprecations every time.
+STATICCHECK_BIN := $(TOOLS_BIN)/staticcheck-$(lastword $(subst @, ,$(STATICCHECK)))-$(shell $(GO) env GOVERSION)
 export PATH  := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
 .PHONY: all build test lint fuzz soak demo release release-test-artifacts image bench clean tools
@@ -46,11 +49,16 @@ test: lint build release-test-artifacts
 	  cut -f2,3 .tmp/skipped-tests | sed 's/^/  /'; \
 	fi
 
-lint:
+$(STATICCHECK_BIN):
+	@mkdir -p $(TOOLS_BIN) $(CURDIR)/.tmp/staticcheck-build
+	GOBIN=$(CURDIR)/.tmp/staticcheck-build $(GO) install $(STATICCHECK)
+	mv $(CURDIR)/.tmp/staticcheck-build/staticcheck $@
+
+lint: $(STATICCHECK_BIN)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tmp/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	$(STATICCHECK_BIN) ./...
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/... ./ocir/... ./helper/... ./kubelet/...
 	cd test/kubelet && $(GO) vet -mod=mod ./...
