@@ -174,8 +174,8 @@ func (d *Document) credHelpers() (*object, error) {
 
 // Entry is one credHelpers entry.
 type Entry struct {
-	Host   string
-	Helper string
+	Host   string // the key as written
+	Helper string // the helper's name without "docker-credential-"
 }
 
 // CredHelpers returns the credHelpers entries in file order.
@@ -266,7 +266,7 @@ func (d *Document) CredsStore() string {
 // that some clients would use instead of asking the helper.
 type AuthEntry struct {
 	Key       string // the key as written (may be a URL)
-	HasSecret bool
+	HasSecret bool   // it holds an auth, password, identity or registry token (never read out)
 }
 
 // Auths returns the auths entries in file order. A malformed auths section

@@ -37,8 +37,8 @@ var AuthTypes = []string{AuthAuto, AuthAPIKey, AuthSecurityToken, AuthInstancePr
 
 // File is the optional YAML config file.
 type File struct {
-	Registries []Rule   `yaml:"registries"`
-	Mirrors    []Mirror `yaml:"mirrors"`
+	Registries []Rule   `yaml:"registries"` // identity per registry; the first match wins
+	Mirrors    []Mirror `yaml:"mirrors"`    // non-OCIR host names served like OCIR
 	// Hosts declares OCIR host names the built-in region table does not
 	// know yet (a new endpoint form), each served by a known region.
 	Hosts []DeclaredHost `yaml:"hosts"`
@@ -56,10 +56,10 @@ type DeclaredHost struct {
 // Match names hosts only (rules choose an identity per registry, and the
 // token cache is per registry): a path is refused at load time.
 type Rule struct {
-	Match      string `yaml:"match"`
-	Auth       string `yaml:"auth"`
-	Profile    string `yaml:"profile"`
-	ConfigFile string `yaml:"configFile"`
+	Match      string `yaml:"match"`      // host glob, as the kubelet's matchImages ("*.ocir.io")
+	Auth       string `yaml:"auth"`       // one of AuthTypes
+	Profile    string `yaml:"profile"`    // OCI config profile (api_key, security_token)
+	ConfigFile string `yaml:"configFile"` // OCI config file instead of OCI_CLI_CONFIG_FILE or ~/.oci/config
 	// Federation applies to auth workload_identity_federation (wif.go).
 	Federation *Federation `yaml:"federation"`
 }
@@ -67,8 +67,8 @@ type Rule struct {
 // Mirror is a registry host that is not an OCIR host name but must be
 // treated as one, with tokens fetched from TokenURL.
 type Mirror struct {
-	Host     string `yaml:"host"`
-	TokenURL string `yaml:"tokenURL"`
+	Host     string `yaml:"host"`     // host or host:port, as clients send it
+	TokenURL string `yaml:"tokenURL"` // https (http on loopback only), on an OCIR host or loopback
 }
 
 // Load reads the config file at path. A missing file is an empty config

@@ -19,10 +19,10 @@ import (
 // Region is one OCI region: its three-letter key, its identifier, the realm
 // it belongs to and the realm's second-level domain.
 type Region struct {
-	Key    string `json:"regionKey"`
-	ID     string `json:"regionIdentifier"`
-	Realm  string `json:"realmKey"`
-	Domain string `json:"realmDomainComponent"`
+	Key    string `json:"regionKey"`            // iad
+	ID     string `json:"regionIdentifier"`     // us-ashburn-1
+	Realm  string `json:"realmKey"`             // oc1
+	Domain string `json:"realmDomainComponent"` // oraclecloud.com
 }
 
 // Hosts returns the registry host names a user is expected to configure for
@@ -54,7 +54,7 @@ type Registry struct {
 	// cache key and as the key in every answer given to clients.
 	Host   string
 	Region Region // zero for mirrors
-	Form   Form
+	Form   Form   // which host name form Host uses
 	// TokenEndpoint overrides the token URL (mirrors only).
 	TokenEndpoint string
 }

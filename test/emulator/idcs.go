@@ -61,8 +61,8 @@ func newIdentityDomain() *identityDomain {
 // WIF describes the fake identity domain for workload identity federation.
 type WIF struct {
 	DomainURL    string // https://idcs-….identity.oraclecloud.com
-	ClientID     string
-	ClientSecret string
+	ClientID     string // the confidential application's client ID
+	ClientSecret string // its secret, also in SecretFile
 	SecretFile   string // Dir/wif/client-secret (0600)
 	Audience     string // WIFAudience
 }

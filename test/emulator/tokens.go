@@ -30,11 +30,11 @@ const (
 
 // IssuedToken describes an OCIR token issued by the token service.
 type IssuedToken struct {
-	Token     string    `json:"token"`
+	Token     string    `json:"token"`     // the bearer token as issued
 	Host      string    `json:"host"`      // registry host it was requested from (no port)
 	Kind      string    `json:"kind"`      // one of the Kind* constants
 	Principal string    `json:"principal"` // user, instance or resource OCID, or service account
-	Expires   time.Time `json:"expires"`
+	Expires   time.Time `json:"expires"`   // when the token service stops accepting it
 }
 
 // ocirToken is an issued OCIR token as the token service remembers it.
