@@ -2,7 +2,6 @@ package helper
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,30 +10,23 @@ import (
 )
 
 // fakeSource is a strict stand-in for the Source part of *ocir.Provider.
-// It recognises hosts with the real region table and, as the core does,
-// answers a host that is not OCIR with ErrNotOCIRHost and no token. (The command line's
-// tests in cmd/docker-credential-ocir have a fuller fake of the whole
-// core.)
+// Host recognition is the real core's (a Provider with an empty
+// environment recognises from the compiled-in region table, without any
+// I/O): a host that is not OCIR gets ErrNotOCIRHost and no token. (The
+// command line's tests in cmd/docker-credential-ocir have a fuller fake of
+// the whole core.)
 type fakeSource struct {
 	t     testing.TB
-	table *registry.Table
+	core  *ocir.Provider // for Registry only
 	token string
 }
 
 func newFake(t testing.TB) *fakeSource {
-	return &fakeSource{t: t, table: registry.DefaultTable(), token: "tok-123"}
+	return &fakeSource{t: t, core: ocir.New(ocir.WithGetenv(func(string) string { return "" })), token: "tok-123"}
 }
 
 func (f *fakeSource) Registry(serverURL string) (registry.Registry, error) {
-	host, err := registry.Host(serverURL)
-	if err != nil {
-		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Err: err}
-	}
-	reg, ok := f.table.Recognize(host)
-	if !ok {
-		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: host, Err: fmt.Errorf("%s is not an OCIR host", host)}
-	}
-	return reg, nil
+	return f.core.Registry(serverURL)
 }
 
 func (f *fakeSource) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {

@@ -296,8 +296,8 @@ func TestStoreSaysWhatFailedForAnOCIRLookingHost(t *testing.T) {
 		registryErr error
 		want        string
 	}{
-		{"mistyped region key", "xyz.ocir.io", nil, "xyz.ocir.io is not an OCIR host"},
-		{"unknown region id", "ocir.atlantis-1.oci.oraclecloud.com", nil, "is not an OCIR host"},
+		{"mistyped region key", "xyz.ocir.io", nil, "not an OCIR registry host for xyz.ocir.io"},
+		{"unknown region id", "ocir.atlantis-1.oci.oraclecloud.com", nil, "not an OCIR registry host for ocir.atlantis-1.oci.oraclecloud.com"},
 		{"mirror with a bad token URL", "iad.ocir.io", &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: "iad.ocir.io",
 			Err: errors.New("mirror iad.ocir.io: tokenURL host evil.example is not an OCIR host; refusing to sign for it")}, "refusing to sign for it"},
 		{"recognition failed otherwise", "iad.ocir.io", errors.New("read region metadata: permission denied"), "permission denied"},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,13 +13,14 @@ import (
 )
 
 // fakeProvider is a strict stand-in for core (what pullcheck.Checker is
-// over an *ocir.Provider in production). It recognises
-// hosts with the real region table (so host recognition is realistic) and,
-// as the core does, answers a host that is not OCIR with ErrNotOCIRHost and
-// no token; credentialCalls records only the OCIR hosts it answered.
+// over an *ocir.Provider in production). Host recognition is the real
+// core's (a Provider with an empty environment recognises from the
+// compiled-in region table, without any I/O): a host that is not OCIR gets
+// ErrNotOCIRHost and no token; credentialCalls records only the OCIR hosts
+// it answered.
 type fakeProvider struct {
-	t     testing.TB
-	table *registry.Table
+	t    testing.TB
+	core *ocir.Provider // for Registry only
 
 	mu          sync.Mutex
 	token       string // answered by Credential when err is nil
@@ -43,22 +43,14 @@ type fakeProvider struct {
 var _ core = (*fakeProvider)(nil)
 
 func newFake(t testing.TB) *fakeProvider {
-	return &fakeProvider{t: t, table: registry.DefaultTable(), token: "tok-123", expires: time.Now().Add(time.Hour)}
+	return &fakeProvider{t: t, core: ocir.New(ocir.WithGetenv(func(string) string { return "" })), token: "tok-123", expires: time.Now().Add(time.Hour)}
 }
 
 func (f *fakeProvider) Registry(serverURL string) (registry.Registry, error) {
 	if f.registryErr != nil {
 		return registry.Registry{}, f.registryErr
 	}
-	host, err := registry.Host(serverURL)
-	if err != nil {
-		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Err: err}
-	}
-	reg, ok := f.table.Recognize(host)
-	if !ok {
-		return registry.Registry{}, &ocir.Error{Kind: ocir.ErrNotOCIRHost, Registry: host, Err: fmt.Errorf("%s is not an OCIR host", host)}
-	}
-	return reg, nil
+	return f.core.Registry(serverURL)
 }
 
 func (f *fakeProvider) Credential(_ context.Context, serverURL string, _ ...ocir.RequestOption) (ocir.Credential, error) {
