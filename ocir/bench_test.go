@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // BenchmarkCredential measures the lookup paths against a baseline taken in
@@ -16,12 +16,7 @@ import (
 // cached lookup must do), so `make bench` can print machine-independent
 // ratios: these machines are too noisy for absolute numbers.
 func BenchmarkCredential(b *testing.B) {
-	dir := b.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emu")})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
+	e, dir := emulatortest.Start(b)
 	home := filepath.Join(dir, "home")
 	// A laptop: the API-key profile, no instance.
 	getenv := e.GetenvWith(map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": ""})

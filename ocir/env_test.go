@@ -14,6 +14,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // envWorld is an emulator and the environment (read only through getenv)
@@ -26,12 +27,7 @@ type envWorld struct {
 
 func newEnvWorld(t *testing.T) *envWorld {
 	t.Helper()
-	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e, dir := emulatortest.Start(t)
 	w := &envWorld{e: e, dir: dir, env: map[string]string{"HOME": dir}}
 	maps.Copy(w.env, e.EnvMap())
 	return w

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // helperProcessEnv marks a re-executed test binary acting as one
@@ -56,12 +57,7 @@ type world struct {
 
 func startWorld(t *testing.T) *world {
 	t.Helper()
-	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emu")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e, dir := emulatortest.Start(t)
 	w := &world{e: e, home: filepath.Join(dir, "home"), cacheDir: filepath.Join(dir, "cache")}
 	if err := os.MkdirAll(w.home, 0o700); err != nil {
 		t.Fatal(err)

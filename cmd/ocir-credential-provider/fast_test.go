@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // stdinFile is a request as the kubelet hands it over: a pipe-like,
@@ -30,12 +30,7 @@ func stdinFile(t *testing.T, content string) *os.File {
 }
 
 func TestWarmPluginAnswersExactlyAsTheFullPath(t *testing.T) {
-	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emu")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, dir := emulatortest.Start(t)
 	vars := map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")}
 	maps.Copy(vars, e.EnvMap())
 	delete(vars, "OCI_METADATA_BASE_URL")

@@ -20,7 +20,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/deploy"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
-	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 func payloads() []Payload {
@@ -160,11 +160,7 @@ func TestRunRequiresAnOutput(t *testing.T) {
 // (iad.ocir.io through its proxy) with an OCIR token from the core, as a
 // release job would with docker-credential-ocir, and pulls it back.
 func TestPushToTheEmulatorRegistry(t *testing.T) {
-	emu, err := emulator.Start(emulator.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu, _ := emulatortest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cred, err := ocir.New(ocir.WithGetenv(emu.Getenv), ocir.WithCache(false)).Credential(ctx, "iad.ocir.io")

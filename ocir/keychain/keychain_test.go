@@ -18,6 +18,7 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/keychain"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // world is an emulator and the environment of a program pointed at it; the
@@ -29,12 +30,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e, dir := emulatortest.Start(t)
 	w := &world{e: e, env: map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache"), "OCIR_TIMEOUT": "10s"}}
 	maps.Copy(w.env, e.EnvMap())
 	return w

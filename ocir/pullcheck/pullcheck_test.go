@@ -6,23 +6,18 @@ package pullcheck
 import (
 	"context"
 	"maps"
-	"path/filepath"
 	"testing"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 // provider starts an emulator and returns a Checker whose environment
 // (read only through getenv) points at it.
 func provider(t *testing.T) (*emulator.Emulator, Checker) {
 	t.Helper()
-	dir := t.TempDir()
-	e, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e, dir := emulatortest.Start(t)
 	env := map[string]string{"HOME": dir, "OCIR_CACHE": "false"}
 	maps.Copy(env, e.EnvMap())
 	p, err := ocir.NewFromEnv(func(k string) string { return env[k] })

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 const (
@@ -142,12 +143,7 @@ type harness struct {
 
 func newHarness(t *testing.T, id identity) *harness {
 	t.Helper()
-	dir := t.TempDir()
-	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu, dir := emulatortest.Start(t)
 	h := &harness{t: t, emu: emu, dir: dir, logFile: filepath.Join(dir, "helper.log")}
 	path := []string{binDir}
 	path = append(path, toolDirs()...)

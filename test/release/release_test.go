@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
+	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator/emulatortest"
 )
 
 const module = "github.com/ocir-credential-helper/ocir-credential-helper"
@@ -298,12 +298,7 @@ func checkInstalled(t *testing.T, root string) {
 		t.Errorf("the shipped example config does not validate: %v\n%s", err, out)
 	}
 
-	dir := t.TempDir()
-	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu, dir := emulatortest.Start(t)
 	env := append(emu.Env(), "PATH="+os.Getenv("PATH"), "HOME="+dir, "OCIR_CACHE_DIR="+filepath.Join(dir, "cache"))
 
 	host := "iad.ocir.io"
