@@ -114,10 +114,7 @@ func DecodeRequest(data []byte) (Request, error) {
 	// with encoding/json, where a key in any letter case sets the field
 	// and the last one wins, and then fills the object case-sensitively.
 	// Both readings must name the same type, spelled exactly.
-	var tm, loose typeMeta
-	if err := sjson.UnmarshalCaseSensitivePreserveInts(data, &tm); err != nil {
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
-	}
+	var loose typeMeta
 	if err := json.Unmarshal(data, &loose); err != nil {
 		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
 	}
@@ -127,27 +124,25 @@ func DecodeRequest(data []byte) (Request, error) {
 	if !slices.Contains(PluginAPIVersions, loose.APIVersion) {
 		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: apiVersion %q is not one of %s", loose.APIVersion, strings.Join(sortedVersions(), ", "))
 	}
-	if tm != loose {
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly (a key in another letter case sets them too)", requestKind, loose.APIVersion)
-	}
+	var exact typeMeta
 	var req Request
 	var err error
-	switch tm.APIVersion {
-	case APIVersionV1:
+	if loose.APIVersion == APIVersionV1 {
 		var w requestV1
 		err = decodeStrict(data, &w)
-		req = Request{Image: w.Image, ServiceAccountToken: w.ServiceAccountToken, ServiceAccountAnnotations: w.ServiceAccountAnnotations}
-	case apiVersionV1beta1, apiVersionV1alpha1:
+		exact, req = w.typeMeta, Request{Image: w.Image, ServiceAccountToken: w.ServiceAccountToken, ServiceAccountAnnotations: w.ServiceAccountAnnotations}
+	} else { // v1beta1 and v1alpha1 requests have only an image
 		var w requestV1beta1
 		err = decodeStrict(data, &w)
-		req = Request{Image: w.Image}
-	default:
-		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: apiVersion %q is not one of %s", tm.APIVersion, strings.Join(sortedVersions(), ", "))
+		exact, req = w.typeMeta, Request{Image: w.Image}
 	}
 	if err != nil {
 		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: %w", err)
 	}
-	req.APIVersion = tm.APIVersion
+	if exact != loose {
+		return Request{}, fmt.Errorf("invalid CredentialProviderRequest: want the fields \"kind\": %q and \"apiVersion\": %q, spelled exactly (a key in another letter case sets them too)", requestKind, loose.APIVersion)
+	}
+	req.APIVersion = loose.APIVersion
 	if req.Image == "" {
 		return Request{}, errors.New("invalid CredentialProviderRequest: image is empty")
 	}
