@@ -434,13 +434,18 @@ func TestMetadataMemoOnlyForAbsentService(t *testing.T) {
 			if !tt.remember {
 				return
 			}
-			// Explicit instance principal asks again despite the memo.
-			before := w.e.Count("imds")
+			// Automatic discovery stops at the memo; an explicit instance
+			// principal asks again despite it.
 			p := w.provider()
+			if err := p.rememberedProbeFailure(true); err == nil || !strings.Contains(err.Error(), "remembered") {
+				t.Errorf("automatic discovery after the memo: err = %v, want the remembered failure", err)
+			}
+			if err := p.rememberedProbeFailure(false); err != nil {
+				t.Errorf("explicit instance principal consulted the memo: %v", err)
+			}
 			if _, err := p.probeMetadata(context.Background(), false); err == nil || strings.Contains(err.Error(), "remembered") {
 				t.Errorf("explicit probe: err = %v, want a fresh failure", err)
 			}
-			_ = before
 		})
 	}
 	// On the metadata service's recovery an explicit caller is not

@@ -102,12 +102,13 @@ func (p *Provider) readInstanceDocs(ctx context.Context, region string) (*instan
 // bound to a fresh session key: POST /v1/x509 signed with the certificate's
 // key.
 func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, error) {
-	region, err := p.probeMetadata(ctx, auto)
-	if err != nil {
+	if err := p.rememberedProbeFailure(auto); err != nil {
 		return nil, err
 	}
 	// The session key takes tens of milliseconds to generate: do it while
-	// the metadata service answers.
+	// the metadata service answers the probe and the identity reads, two
+	// round trips. When the probe fails the key is dropped; a remembered
+	// failure (above) spares machines with no metadata service the work.
 	type keyResult struct {
 		key *rsa.PrivateKey
 		err error
@@ -117,6 +118,10 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 		k, err := rsa.GenerateKey(rand.Reader, sessionKeyBits)
 		keyCh <- keyResult{k, err}
 	}()
+	region, err := p.probeMetadata(ctx, auto)
+	if err != nil {
+		return nil, err
+	}
 	docs, err := p.readInstanceDocs(ctx, region)
 	if err != nil {
 		return nil, err

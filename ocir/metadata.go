@@ -55,13 +55,9 @@ func noMetadataService(err error) bool {
 // remembered (five minutes, in memory and in the cache directory), and the
 // memory is consulted only by automatic discovery: throttling or a server
 // error is a blip, and an explicit instance_principal always asks again.
+// The caller asks rememberedProbeFailure first.
 func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error) {
 	base := p.metadataBaseURL()
-	if auto {
-		if m, ok := p.cache.recall(metadataMemoFile, base, time.Minute); ok {
-			return "", probeFailure(base, auto, fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
-		}
-	}
 	region, err := p.fetchMetadataRegion(ctx, base)
 	if err != nil {
 		// A probe cut short by the caller's own deadline says nothing
@@ -73,6 +69,19 @@ func (p *Provider) probeMetadata(ctx context.Context, auto bool) (string, error)
 	}
 	p.cache.forget(metadataMemoFile)
 	return region, nil
+}
+
+// rememberedProbeFailure is probeMetadata's remembered "no metadata
+// service here", for automatic discovery only (see there); nil means probe.
+func (p *Provider) rememberedProbeFailure(auto bool) error {
+	if !auto {
+		return nil
+	}
+	base := p.metadataBaseURL()
+	if m, ok := p.cache.recall(metadataMemoFile, base, time.Minute); ok {
+		return probeFailure(base, auto, fmt.Errorf("%s (remembered from %s)", m.Err, m.Since.UTC().Format(time.RFC3339)))
+	}
+	return nil
 }
 
 // probeFailure is the error of an unreachable metadata service: no

@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperProcessEnv) != "" {
 		os.Exit(helperProcess())
 	}
+	if os.Getenv(ecProbeEnv) != "" {
+		os.Exit(printECConfig())
+	}
 	os.Exit(m.Run())
 }
 
