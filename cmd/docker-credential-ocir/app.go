@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -118,12 +116,12 @@ func (e *Env) fill() {
 func run(env Env) int {
 	env.fill()
 	a := &app{env: env}
-	cliApp := a.cliApp()
-	args := env.Args
-	if len(args) == 0 {
-		args = []string{helper.ProgramName}
+	var args []string
+	if len(env.Args) > 1 {
+		args = env.Args[1:]
 	}
-	err := cliApp.RunContext(env.Context, args)
+	root := a.commands()
+	err := a.dispatch(env.Context, root, root.name, args, a.before)
 	if a.logCloser != nil {
 		_ = a.logCloser.Close()
 	}
@@ -159,64 +157,50 @@ type app struct {
 }
 
 // globalFlags mirror the OCIR_* environment contract; a flag wins over
-// its variable. Every App gets its own: urfave/cli keeps parse state in
-// them.
-func globalFlags() []cli.Flag {
-	return []cli.Flag{
-		&cli.StringFlag{Name: "log-level", Usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)", DefaultText: "warn"},
-		&cli.StringFlag{Name: "log-file", Usage: "also log to `FILE`, created 0600 (env OCIR_LOG_FILE)", DefaultText: "stderr only"},
-		&cli.StringFlag{Name: "timeout", Usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)", DefaultText: config.DefaultTimeout.String()},
-		&cli.StringFlag{Name: "cache", Usage: "token cache `on|off` (env OCIR_CACHE)", DefaultText: "on"},
-		&cli.StringFlag{Name: "cache-dir", Usage: "token cache `DIR` (env OCIR_CACHE_DIR)", DefaultText: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
-		&cli.StringFlag{Name: "config", Usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", DefaultText: "~/.config/ocir-credential-helper/config.yaml if it exists"},
-		&cli.StringFlag{Name: "on-error", Usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", DefaultText: "error"},
-		cmdline.VersionFlag(),
-	}
+// its variable.
+var globalFlags = []flagSpec{
+	{names: []string{"log-level"}, usage: "log `LEVEL`: debug, info, warn or error (env OCIR_LOG_LEVEL)", def: "warn"},
+	{names: []string{"log-file"}, usage: "also log to `FILE`, created 0600 (env OCIR_LOG_FILE)", def: "stderr only"},
+	{names: []string{"timeout"}, usage: "overall deadline of one lookup, a `DURATION` like 20s (env OCIR_TIMEOUT)", def: config.DefaultTimeout.String()},
+	{names: []string{"cache"}, usage: "token cache `on|off` (env OCIR_CACHE)", def: "on"},
+	{names: []string{"cache-dir"}, usage: "token cache `DIR` (env OCIR_CACHE_DIR)", def: "~/.cache/ocir-credential-helper, or the OS's user cache dir"},
+	{names: []string{"config"}, usage: "`FILE` with per-registry identity rules (env OCIR_CONFIG)", def: "~/.config/ocir-credential-helper/config.yaml if it exists"},
+	{names: []string{"on-error"}, usage: "what get does when a token cannot be obtained: `error|anonymous` (env OCIR_ON_ERROR)", def: "error"},
+	{names: []string{"version", "v"}, usage: "print the version", kind: boolFlag},
 }
 
-func (a *app) cliApp() *cli.App {
-	app := &cli.App{
-		Name:      helper.ProgramName,
-		HelpName:  helper.ProgramName,
-		Usage:     "OCIR credentials for docker, podman, skopeo, buildah, crane and nerdctl, from your OCI identity",
-		UsageText: helper.ProgramName + " [global options] command [arguments]",
-		Description: "Put {\"credHelpers\": {\"iad.ocir.io\": \"ocir\"}} in ~/.docker/config.json (see configure-docker) and\n" +
+// commands is the command table: what the command line accepts and what
+// its help says.
+func (a *app) commands() *command {
+	return &command{
+		name:      helper.ProgramName,
+		usage:     "OCIR credentials for docker, podman, skopeo, buildah, crane and nerdctl, from your OCI identity",
+		usageText: helper.ProgramName + " [global options] command [arguments]",
+		description: "Put {\"credHelpers\": {\"iad.ocir.io\": \"ocir\"}} in ~/.docker/config.json (see configure-docker) and\n" +
 			"every client asks this program for a short-lived OCIR token instead of storing a password.\n\n" +
-			// The VERSION section is hidden with HideVersion; say it here.
 			"Version: " + a.env.Version,
-		Version:         a.env.Version,
-		HideVersion:     true, // -v/--version are handled below, in the protocol's format
-		Flags:           globalFlags(),
-		Writer:          a.env.Stdout,
-		ErrWriter:       a.env.Stderr,
-		Reader:          a.env.Stdin,
-		OnUsageError:    cmdline.OnUsageError,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		Before:          a.before,
-		Action:          a.root,
-		HideHelpCommand: true,
-		Commands: []*cli.Command{
+		flags:  globalFlags,
+		action: a.root,
+		subcommands: []*command{
 			a.protocolCommand("get", "print credentials for the server URL read from stdin"),
 			a.protocolCommand("store", "accept a login for an OCIR host (nothing is stored)"),
 			a.protocolCommand("erase", "forget the cached token for the server URL read from stdin"),
 			a.protocolCommand("list", "list OCIR hosts with a valid cached token"),
-			{Name: "version", Usage: "print the version", Action: a.version},
+			{name: "version", usage: "print the version", action: a.version},
 			a.configureDockerCommand(),
 			a.doctorCommand(),
 			a.tokenCommand(),
 			a.cacheCommand(),
 		},
 	}
-	cmdline.SetUsageHandler(app.Commands)
-	return app
 }
 
 // before resolves settings from the environment and flags. It never fails
 // the run itself: protocol actions must report problems on stdout, other
 // commands on stderr, so each command looks at setupErr.
-func (a *app) before(c *cli.Context) error {
+func (a *app) before(c *call) {
 	getenv := a.env.Getenv
-	s, envErr, flagErr := cmdline.Settings(c, getenv)
+	s, envErr, flagErr := cmdline.Settings(c.String, getenv)
 	if envErr != nil {
 		a.setupErr = cmdline.UsageError{Err: envErr}
 	} else if flagErr != nil {
@@ -240,8 +224,7 @@ func (a *app) before(c *cli.Context) error {
 		// A log file that cannot be opened must not break pulls.
 		log.Warn("logging to stderr only", "err", err)
 	}
-	log.Debug("start", "command", c.Args().First(), "version", a.env.Version, "commit", a.env.Commit)
-	return nil
+	log.Debug("start", "command", c.First(), "version", a.env.Version, "commit", a.env.Commit)
 }
 
 // setup is the common start of the commands that need a token provider:
@@ -262,20 +245,20 @@ func (a *app) setup() (core, error) {
 	return p, nil
 }
 
-func (a *app) root(c *cli.Context) error {
+func (a *app) root(c *call) error {
 	if c.Bool("version") {
 		return a.version(c)
 	}
 	if c.NArg() > 0 {
-		return cmdline.Usagef("unknown command %q", c.Args().First())
+		return cmdline.Usagef("unknown command %q", c.First())
 	}
 	// A bare invocation is a usage error (as in credentials.Serve): the
 	// help goes to stderr so nothing can mistake it for protocol output.
-	cli.HelpPrinter(a.env.Stderr, cli.AppHelpTemplate, c.App)
+	c.cmd.writeHelp(a.env.Stderr, c.path)
 	return cmdline.ExitCode(cmdline.ExitUsage)
 }
 
-func (a *app) version(c *cli.Context) error {
+func (a *app) version(c *call) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("version takes no arguments")
 	}

@@ -5,31 +5,30 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 )
 
-func (a *app) cacheCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "cache",
-		Usage: "inspect or clear the token cache",
+func (a *app) cacheCommand() *command {
+	return &command{
+		name:  "cache",
+		usage: "inspect or clear the token cache",
 		// Without a known subcommand, cache is a usage error (exit 2), not
 		// help on stdout with exit 0.
-		Action: func(c *cli.Context) error {
+		action: func(c *call) error {
 			if c.NArg() == 0 {
 				return cmdline.Usagef("cache needs a subcommand: clear or list")
 			}
-			return cmdline.Usagef("cache: unknown subcommand %q (want clear or list)", c.Args().First())
+			return cmdline.Usagef("cache: unknown subcommand %q (want clear or list)", c.First())
 		},
-		Subcommands: []*cli.Command{
-			{Name: "clear", Usage: "remove every cached token", Action: a.cacheClear},
-			{Name: "list", Usage: "list cached tokens (not the tokens themselves)", Action: a.cacheList},
+		subcommands: []*command{
+			{name: "clear", usage: "remove every cached token", action: a.cacheClear},
+			{name: "list", usage: "list cached tokens (not the tokens themselves)", action: a.cacheList},
 		},
+		helpCommand: true,
 	}
 }
 
-func (a *app) cacheClear(c *cli.Context) error {
+func (a *app) cacheClear(c *call) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("cache clear takes no arguments")
 	}
@@ -48,7 +47,7 @@ func (a *app) cacheClear(c *cli.Context) error {
 	return nil
 }
 
-func (a *app) cacheList(c *cli.Context) error {
+func (a *app) cacheList(c *call) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("cache list takes no arguments")
 	}

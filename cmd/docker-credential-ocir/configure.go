@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper/dockerconfig"
@@ -17,26 +15,25 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-func (a *app) configureDockerCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "configure-docker",
-		Usage:     "add (or remove) credHelpers entries for OCIR hosts in docker's config.json",
-		ArgsUsage: " ",
-		Description: "Without --registries or --region, the hosts are those of the region of your OCI CLI profile\n" +
+func (a *app) configureDockerCommand() *command {
+	return &command{
+		name:  "configure-docker",
+		usage: "add (or remove) credHelpers entries for OCIR hosts in docker's config.json",
+		description: "Without --registries or --region, the hosts are those of the region of your OCI CLI profile\n" +
 			"(OCI_CLI_REGION, or region= of OCI_CLI_PROFILE in the OCI config file), in both the\n" +
 			"<key>.ocir.io and ocir.<region>.oci.<domain> forms. With --remove and no host selection, every\n" +
 			"entry that points at this helper is removed. The file is edited in place: other keys,\n" +
 			"credsStore and entries of other helpers are left alone.",
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "registries", Usage: "comma-separated OCIR `HOSTS`, e.g. iad.ocir.io,ocir.us-ashburn-1.oci.oraclecloud.com"},
-			&cli.StringFlag{Name: "region", Usage: "`REGION` key or identifier (iad, us-ashburn-1) instead of the profile's"},
-			&cli.BoolFlag{Name: "all-regions", Usage: "every region of the realm of the region"},
-			&cli.BoolFlag{Name: "remove", Usage: "remove the entries instead of adding them"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the change as a diff, write nothing"},
-			&cli.StringFlag{Name: "config-dir", Usage: "`DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker); with --podman, DIR/auth.json"},
-			&cli.BoolFlag{Name: "podman", Usage: "edit the containers auth.json (${REGISTRY_AUTH_FILE:-${XDG_CONFIG_HOME:-~/.config}/containers/auth.json}) instead"},
+		flags: []flagSpec{
+			{names: []string{"registries"}, usage: "comma-separated OCIR `HOSTS`, e.g. iad.ocir.io,ocir.us-ashburn-1.oci.oraclecloud.com", kind: listFlag},
+			{names: []string{"region"}, usage: "`REGION` key or identifier (iad, us-ashburn-1) instead of the profile's"},
+			{names: []string{"all-regions"}, usage: "every region of the realm of the region", def: "false", kind: boolFlag},
+			{names: []string{"remove"}, usage: "remove the entries instead of adding them", def: "false", kind: boolFlag},
+			{names: []string{"dry-run"}, usage: "print the change as a diff, write nothing", def: "false", kind: boolFlag},
+			{names: []string{"config-dir"}, usage: "`DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker); with --podman, DIR/auth.json"},
+			{names: []string{"podman"}, usage: "edit the containers auth.json (${REGISTRY_AUTH_FILE:-${XDG_CONFIG_HOME:-~/.config}/containers/auth.json}) instead", def: "false", kind: boolFlag},
 		},
-		Action: a.configureDocker,
+		action: a.configureDocker,
 	}
 }
 
@@ -51,7 +48,7 @@ type configureOptions struct {
 	podman     bool
 }
 
-func (a *app) configureDocker(c *cli.Context) error {
+func (a *app) configureDocker(c *call) error {
 	if c.NArg() > 0 {
 		return cmdline.Usagef("configure-docker takes no arguments (use --registries h1,h2)")
 	}
@@ -59,7 +56,7 @@ func (a *app) configureDocker(c *cli.Context) error {
 		region: c.String("region"), allRegions: c.Bool("all-regions"), remove: c.Bool("remove"),
 		dryRun: c.Bool("dry-run"), configDir: c.String("config-dir"), podman: c.Bool("podman"),
 	}
-	for _, r := range c.StringSlice("registries") {
+	for _, r := range c.Strings("registries") {
 		for _, h := range strings.Split(r, ",") {
 			if h = strings.TrimSpace(h); h != "" {
 				o.registries = append(o.registries, h)

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -17,16 +15,16 @@ import (
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-func (a *app) doctorCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "doctor",
-		Usage:     "check the identity, the token call and (with a repository) a pull; exit 0 only if healthy",
-		ArgsUsage: "[registry[/repository]]",
-		Description: "Reports which OCI identity is used and why, the OCI config file and profile, the cached token,\n" +
+func (a *app) doctorCommand() *command {
+	return &command{
+		name:      "doctor",
+		usage:     "check the identity, the token call and (with a repository) a pull; exit 0 only if healthy",
+		argsUsage: "[registry[/repository]]",
+		description: "Reports which OCI identity is used and why, the OCI config file and profile, the cached token,\n" +
 			"the instance metadata service, and makes a live token call. With a repository it lists the\n" +
 			"repository's tags the way a pull authenticates, and turns a 403 into the IAM policy statement\n" +
 			"to add. Without a registry, the region of your OCI CLI profile is used.",
-		Action: a.doctor,
+		action: a.doctor,
 	}
 }
 
@@ -65,7 +63,7 @@ func (r *report) fix(format string, args ...any) {
 	fmt.Fprintf(r.out, "%-12s %s\n", "", "fix: "+fmt.Sprintf(format, args...))
 }
 
-func (a *app) doctor(c *cli.Context) error {
+func (a *app) doctor(c *call) error {
 	t, err := a.target(c, "registry[/repository]")
 	if err != nil {
 		return err

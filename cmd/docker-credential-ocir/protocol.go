@@ -7,25 +7,24 @@ import (
 	"io"
 
 	"github.com/docker/docker-credential-helpers/credentials"
-	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
-func (a *app) protocolCommand(action, usage string) *cli.Command {
-	return &cli.Command{
-		Name:     action,
-		Usage:    usage,
-		Category: "credential helper protocol (run by container tools)",
-		Action:   func(c *cli.Context) error { return a.protocol(c, action) },
+func (a *app) protocolCommand(action, usage string) *command {
+	return &command{
+		name:     action,
+		usage:    usage,
+		category: "credential helper protocol (run by container tools)",
+		action:   func(c *call) error { return a.protocol(c, action) },
 	}
 }
 
 // protocol runs get/store/erase/list. Everything it says goes to stdout in
 // Serve's convention, because that is where clients look for the reason.
-func (a *app) protocol(c *cli.Context, action string) error {
+func (a *app) protocol(c *call, action string) error {
 	stdout := a.env.Stdout
 	if c.NArg() > 0 {
 		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", helper.ProgramName, action)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
@@ -17,15 +15,15 @@ type target struct {
 	reg  registry.Registry
 }
 
-func (a *app) target(c *cli.Context, what string) (target, error) {
+func (a *app) target(c *call, what string) (target, error) {
 	if c.NArg() > 1 {
-		return target{}, cmdline.Usagef("%s takes at most one argument: %s", c.Command.Name, what)
+		return target{}, cmdline.Usagef("%s takes at most one argument: %s", c.cmd.name, what)
 	}
 	p, err := a.setup()
 	if err != nil {
 		return target{}, err
 	}
-	arg := c.Args().First()
+	arg := c.First()
 	if arg == "" {
 		if arg, err = a.defaultRegistry(); err != nil {
 			return target{}, err

@@ -4,24 +4,22 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
 )
 
-func (a *app) tokenCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "token",
-		Usage:     "print the OCIR bearer token alone (user name BEARER_TOKEN), e.g. for crictl --creds",
-		ArgsUsage: "[registry]",
-		Description: "Prints only the token on stdout; the user name that goes with it is BEARER_TOKEN.\n" +
+func (a *app) tokenCommand() *command {
+	return &command{
+		name:      "token",
+		usage:     "print the OCIR bearer token alone (user name BEARER_TOKEN), e.g. for crictl --creds",
+		argsUsage: "[registry]",
+		description: "Prints only the token on stdout; the user name that goes with it is BEARER_TOKEN.\n" +
 			"Without a registry, the region of your OCI profile (or OCI_CLI_REGION) names it. For crictl:\n\n" +
 			"   crictl pull --creds \"BEARER_TOKEN:$(" + helper.ProgramName + " token iad.ocir.io)\" iad.ocir.io/<namespace>/<repo>:<tag>",
-		Action: a.token,
+		action: a.token,
 	}
 }
 
-func (a *app) token(c *cli.Context) error {
+func (a *app) token(c *call) error {
 	t, err := a.target(c, "the registry")
 	if err != nil {
 		return err

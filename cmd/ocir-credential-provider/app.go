@@ -72,10 +72,10 @@ func newApp(e env) *cli.App {
 		Name:    name,
 		Usage:   "kubelet image credential provider for Oracle Cloud Infrastructure Registry (OCIR)",
 		Version: e.program.Version,
-		// The app prints its version itself (cmdline.VersionFlag); the
+		// The app prints its version itself (versionFlag); the
 		// template keeps the VERSION section of --help.
 		HideVersion:           true,
-		CustomAppHelpTemplate: cmdline.AppHelpTemplate,
+		CustomAppHelpTemplate: appHelpTemplate,
 		Description: "Without a command this is the kubelet exec plugin: it reads one CredentialProviderRequest\n" +
 			"on stdin and answers with OCIR credentials for the image's registry on stdout. On failure it\n" +
 			"prints the reason on stderr (shown in the kubelet's log) and exits 1 with nothing on stdout.\n\n" +
@@ -88,7 +88,7 @@ func newApp(e env) *cli.App {
 		// Usage errors are returned to run, which prints them on stderr;
 		// the default prints help on stdout, which in plugin mode is the
 		// kubelet's response channel.
-		OnUsageError: cmdline.OnUsageError,
+		OnUsageError: onUsageError,
 		// run decides the exit status; never let the library exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Flags: []cli.Flag{
@@ -102,7 +102,7 @@ func newApp(e env) *cli.App {
 			// Declared here, in urfave/cli's order, so --help lists them
 			// as it always has.
 			cli.HelpFlag,
-			cmdline.VersionFlag(),
+			versionFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.Bool("version") {
@@ -120,7 +120,7 @@ func newApp(e env) *cli.App {
 			},
 		},
 	}
-	cmdline.SetUsageHandler(app.Commands)
+	setUsageHandler(app.Commands)
 	return app
 }
 

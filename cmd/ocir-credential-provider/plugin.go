@@ -28,7 +28,7 @@ func pluginAction(c *cli.Context, e env) error {
 			return errors.New("expects a CredentialProviderRequest on stdin, as the kubelet sends it (see --help)")
 		}
 	}
-	settings, envErr, flagErr := cmdline.Settings(c, e.getenv)
+	settings, envErr, flagErr := cmdline.Settings(c.String, e.getenv)
 	if envErr != nil {
 		return envErr
 	}

@@ -1,9 +1,10 @@
 // Package cmdline holds the command-line mechanisms both binaries share:
-// exit statuses, the usage-error type and the urfave/cli handler that
-// produces it, the version line and --version flag, settings from the
-// OCIR_* environment and global flags, the wiring of those settings into
-// an ocir.Provider, and CacheOnly, through which the warm paths answer a
-// cache hit.
+// exit statuses, the usage-error type, the version line, settings from
+// the OCIR_* environment and global flags, the wiring of those settings
+// into an ocir.Provider, and CacheOnly, through which the warm paths
+// answer a cache hit. It imports no command-line library: flags reach it
+// as a lookup function, so each binary parses its command line its own way
+// (the docker helper with package flag, the kubelet plugin with urfave/cli).
 //
 // What each binary says and where it says it (stdout for the docker
 // protocol, stderr for the kubelet plugin) stays with the binary; this
@@ -13,8 +14,6 @@ package cmdline
 import (
 	"errors"
 	"fmt"
-
-	"github.com/urfave/cli/v2"
 )
 
 // Exit statuses of both binaries.
@@ -43,21 +42,6 @@ func Usagef(format string, args ...any) error {
 
 // IsUsage reports whether err is, or wraps, a UsageError.
 func IsUsage(err error) bool { return errors.As(err, new(UsageError)) }
-
-// OnUsageError replaces urfave/cli's default, which prints the help on
-// stdout (the protocol's or the kubelet's answer channel) and returns a
-// plain error: the error comes back as a UsageError for the binary to
-// report where it reports errors.
-func OnUsageError(_ *cli.Context, err error, _ bool) error { return UsageError{err} }
-
-// SetUsageHandler gives every command, subcommands included, OnUsageError
-// (urfave/cli only applies an App's handler to the root).
-func SetUsageHandler(cmds []*cli.Command) {
-	for _, c := range cmds {
-		c.OnUsageError = OnUsageError
-		SetUsageHandler(c.Subcommands)
-	}
-}
 
 // ExitCode ends a command with a status after it has printed everything
 // it wanted to print.

@@ -1,14 +1,10 @@
 package cmdline
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
@@ -20,24 +16,6 @@ func TestVersionLineNamesProgramModuleAndVersion(t *testing.T) {
 	}
 }
 
-// TestHelpKeepsTheVersionSectionWithHideVersion: an App that prints its
-// own version (HideVersion) still shows VERSION in --help. If urfave/cli
-// changes its template, the replacement must fail here, not silently.
-func TestHelpKeepsTheVersionSectionWithHideVersion(t *testing.T) {
-	if AppHelpTemplate == cli.AppHelpTemplate {
-		t.Fatal("AppHelpTemplate is urfave/cli's unchanged: its VERSION condition was not found")
-	}
-	var out bytes.Buffer
-	app := &cli.App{Name: "prog", Version: "v9", HideVersion: true, CustomAppHelpTemplate: AppHelpTemplate, Writer: &out,
-		Flags: []cli.Flag{cli.HelpFlag, VersionFlag()}}
-	if err := app.Run([]string{"prog", "--help"}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "VERSION:\n   v9\n") || !strings.Contains(out.String(), "--version, -v  print the version\n") {
-		t.Errorf("help lacks the version section or flag:\n%s", out.String())
-	}
-}
-
 func TestUsageErrorsAreRecognisedThroughWrapping(t *testing.T) {
 	err := fmt.Errorf("ctx: %w", Usagef("bad %s", "flag"))
 	if !IsUsage(err) || err.Error() != "ctx: bad flag" {
@@ -45,18 +23,6 @@ func TestUsageErrorsAreRecognisedThroughWrapping(t *testing.T) {
 	}
 	if IsUsage(errors.New("plain")) {
 		t.Error("a plain error counts as usage")
-	}
-	if !IsUsage(OnUsageError(nil, errors.New("flag provided but not defined"), false)) {
-		t.Error("OnUsageError does not produce a usage error")
-	}
-}
-
-func TestSetUsageHandlerReachesSubcommands(t *testing.T) {
-	sub := &cli.Command{Name: "sub"}
-	top := &cli.Command{Name: "top", Subcommands: []*cli.Command{sub}}
-	SetUsageHandler([]*cli.Command{top})
-	if top.OnUsageError == nil || sub.OnUsageError == nil {
-		t.Error("a command was left with urfave/cli's handler")
 	}
 }
 
@@ -81,18 +47,7 @@ func TestSettingsFlagsWinOverTheEnvironment(t *testing.T) {
 			func(s config.Settings) bool { return s.CacheDir == "/flag/cache" }, "--timeout: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var got config.Settings
-			var envErr, flagErr error
-			app := &cli.App{Name: "prog", Flags: []cli.Flag{
-				&cli.StringFlag{Name: "timeout"}, &cli.StringFlag{Name: "cache"}, &cli.StringFlag{Name: "cache-dir"},
-				&cli.StringFlag{Name: "config"}, &cli.StringFlag{Name: "log-level"}, &cli.StringFlag{Name: "log-file"},
-			}, Action: func(c *cli.Context) error {
-				got, envErr, flagErr = Settings(c, getenv)
-				return nil
-			}}
-			if err := app.RunContext(context.Background(), append([]string{"prog"}, tc.args...)); err != nil {
-				t.Fatal(err)
-			}
+			got, envErr, flagErr := Settings(lookup(t, tc.args), getenv)
 			if envErr != nil {
 				t.Fatalf("envErr %v", envErr)
 			}
@@ -104,16 +59,24 @@ func TestSettingsFlagsWinOverTheEnvironment(t *testing.T) {
 			}
 		})
 	}
-	// An App without the flags (the kubelet plugin has no --cache) keeps
-	// the environment's values.
-	app := &cli.App{Name: "prog", Action: func(c *cli.Context) error {
-		s, envErr, flagErr := Settings(c, getenv)
-		if envErr != nil || flagErr != nil || s.Timeout.String() != "7s" {
-			t.Errorf("without flags: %+v %v %v", s, envErr, flagErr)
-		}
-		return nil
-	}}
-	if err := app.Run([]string{"prog"}); err != nil {
-		t.Fatal(err)
+	// A command line without the flags (the kubelet plugin has no
+	// --cache) keeps the environment's values.
+	s, envErr, flagErr := Settings(func(string) string { return "" }, getenv)
+	if envErr != nil || flagErr != nil || s.Timeout.String() != "7s" {
+		t.Errorf("without flags: %+v %v %v", s, envErr, flagErr)
 	}
+}
+
+// lookup is a flag lookup over "--name value" pairs, the last value of a
+// name winning, as a command-line parser reports them.
+func lookup(t *testing.T, args []string) func(string) string {
+	t.Helper()
+	if len(args)%2 != 0 {
+		t.Fatalf("args %q are not --name value pairs", args)
+	}
+	flags := map[string]string{}
+	for i := 0; i < len(args); i += 2 {
+		flags[strings.TrimPrefix(args[i], "--")] = args[i+1]
+	}
+	return func(name string) string { return flags[name] }
 }
