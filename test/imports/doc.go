@@ -3,5 +3,7 @@
 // its subpackages, helper, kubelet) never pull in command-line or each
 // other's front-end code, and the two front ends (docker: helper and
 // cmd/docker-credential-ocir; kubelet: kubelet and
-// cmd/ocir-credential-provider) never import each other.
+// cmd/ocir-credential-provider) never import each other. The docker
+// command, exec'd by docker for every pull, links neither urfave/cli nor
+// text/template (see cmd/docker-credential-ocir/cli.go for why).
 package imports
