@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
+)
+
+// urfaveHelp is the help urfave/cli v2 printed for the same command table
+// (captured from the last build with urfave/cli, version v1.2.3, one file
+// per command). The only change: configure-docker's USAGE line lost two
+// trailing spaces.
+func urfaveHelp(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "urfave-help", name+".txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func usageErr(msg string) string {
+	return "docker-credential-ocir: " + msg + "\nRun 'docker-credential-ocir --help' for usage.\n"
+}
+
+func TestHelpIsPrintedOnStdoutAsUrfaveCLIPrintedIt(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		help string // file under testdata/urfave-help
+	}{
+		{[]string{"--help"}, "root"},
+		{[]string{"-h"}, "root"},
+		{[]string{"-help"}, "root"},
+		{[]string{"--help=true"}, "root"},
+		{[]string{"--log-level", "debug", "--help"}, "root"},
+		{[]string{"--help", "get"}, "get"},
+		{[]string{"-h", "configure-docker"}, "configure-docker"},
+		{[]string{"get", "--help"}, "get"},
+		{[]string{"get", "-h"}, "get"},
+		{[]string{"store", "--help"}, "store"},
+		{[]string{"erase", "--help"}, "erase"},
+		{[]string{"list", "--help"}, "list"},
+		{[]string{"version", "--help"}, "version"},
+		{[]string{"configure-docker", "--help"}, "configure-docker"},
+		{[]string{"configure-docker", "--region", "iad", "--help"}, "configure-docker"},
+		{[]string{"doctor", "--help"}, "doctor"},
+		{[]string{"token", "-h"}, "token"},
+		{[]string{"cache", "--help"}, "cache"},
+		{[]string{"cache", "help"}, "cache"},
+		{[]string{"cache", "h"}, "cache"},
+		{[]string{"cache", "help", "list"}, "cache-list"},
+		{[]string{"cache", "--help", "clear"}, "cache-clear"},
+		{[]string{"cache", "list", "--help"}, "cache-list"},
+		{[]string{"cache", "clear", "-h"}, "cache-clear"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runMain(t, nil, nil, "", tc.args...)
+			if want := urfaveHelp(t, tc.help); r.code != 0 || r.stdout != want || r.stderr != "" {
+				t.Errorf("exit %d, stderr %q, stdout:\n%s\nwant exit 0 and stdout:\n%s", r.code, r.stderr, r.stdout, want)
+			}
+		})
+	}
+}
+
+func TestBareInvocationPrintsHelpOnStderrAndExitsTwo(t *testing.T) {
+	for _, args := range [][]string{{}, {"--log-level", "error"}, {"--"}} {
+		r := runMain(t, nil, nil, "", args...)
+		if want := urfaveHelp(t, "root"); r.code != 2 || r.stdout != "" || r.stderr != want {
+			t.Errorf("%q: exit %d, stdout %q, stderr:\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestCommandLineErrorsExitTwoWithTheMessage: the messages are package
+// flag's, as urfave/cli (built on flag) printed them, or the commands'.
+func TestCommandLineErrorsExitTwoWithTheMessage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help"}, `unknown command "help"`}, // the root has no help command
+		{[]string{"--log-level", "error", "frobnicate", "get"}, `unknown command "frobnicate"`},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"--no-such-flag", "get"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"get", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"cache", "list", "-x"}, "flag provided but not defined: -x"},
+		{[]string{"version", "-v"}, "flag provided but not defined: -v"},
+		{[]string{"get", "--timeout", "3s"}, "flag provided but not defined: -timeout"}, // global flags go before the command
+		{[]string{"--help", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"---help"}, "bad flag syntax: ---help"},
+		{[]string{"--timeout"}, "flag needs an argument: -timeout"},
+		{[]string{"configure-docker", "--region"}, "flag needs an argument: -region"},
+		{[]string{"configure-docker", "--registries"}, "flag needs an argument: -registries"},
+		{[]string{"configure-docker", "--remove=maybe"}, `invalid boolean value "maybe" for -remove: parse error`},
+		{[]string{"--version=2"}, `invalid boolean value "2" for -version: parse error`},
+		{[]string{"--timeout", "soon", "cache", "list"}, `--timeout: "soon" is neither a duration like 20s nor a number of seconds`},
+		{[]string{"--cache", "maybe", "cache", "clear"}, `--cache: "maybe" is not on or off`},
+		{[]string{"--log-level", "loud", "token", "iad.ocir.io"}, `--log-level: "loud" is not one of debug, info, warn, error`},
+		{[]string{"version", "extra"}, "version takes no arguments"},
+		{[]string{"--version", "extra"}, "version takes no arguments"},
+		// Flags end at the first argument that is not one.
+		{[]string{"token", "iad.ocir.io", "--timeout", "3s"}, "token takes at most one argument: the registry"},
+		{[]string{"configure-docker", "--dry-run", "x", "--remove"}, "configure-docker takes no arguments (use --registries h1,h2)"},
+		{[]string{"cache"}, "cache needs a subcommand: clear or list"},
+		{[]string{"cache", "purge"}, `cache: unknown subcommand "purge" (want clear or list)`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			f := newFake(t)
+			r := runMain(t, f, nil, "", tc.args...)
+			if r.code != 2 || r.stdout != "" || r.stderr != usageErr(tc.msg) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and stderr %q", r.code, r.stdout, r.stderr, usageErr(tc.msg))
+			}
+			if calls := f.calls(); len(calls) != 0 {
+				t.Errorf("calls %v", calls)
+			}
+		})
+	}
+}
+
+func TestHelpForAnUnknownTopicFails(t *testing.T) {
+	for _, tc := range []struct {
+		args  []string
+		topic string
+	}{
+		{[]string{"--help", "frobnicate"}, "frobnicate"},
+		{[]string{"cache", "help", "purge"}, "purge"},
+		{[]string{"get", "--help", "iad.ocir.io"}, "iad.ocir.io"},
+	} {
+		r := runMain(t, nil, nil, "", tc.args...)
+		if want := "docker-credential-ocir: No help topic for '" + tc.topic + "'\n"; r.code != 1 || r.stdout != "" || r.stderr != want {
+			t.Errorf("%q: got %+v, want exit 1 and stderr %q", tc.args, r, want)
+		}
+	}
+}
+
+// TestProtocolStdoutStaysEmptyOnCommandLineErrors: a client reads a
+// protocol action's stdout as its answer; a bad command line says so on
+// stderr only.
+func TestProtocolStdoutStaysEmptyOnCommandLineErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"get", "--bogus"}, {"--bogus", "get"}, {"get", "-timeout"}, {"--timeout"}, {"store", "--remove"},
+		{"erase", "-v"}, {"list", "--help=maybe"}, {"--on-error"},
+	} {
+		r := runMain(t, newFake(t), nil, "iad.ocir.io", args...)
+		if r.code != 2 || r.stdout != "" || !strings.HasSuffix(r.stderr, "Run 'docker-credential-ocir --help' for usage.\n") {
+			t.Errorf("%q: got %+v", args, r)
+		}
+	}
+}
+
+// runSettings runs args as `get` would be run by a client, and returns the
+// settings the token provider was built from.
+func runSettings(t *testing.T, env map[string]string, args ...string) (result, config.Settings) {
+	t.Helper()
+	vars := map[string]string{"HOME": t.TempDir()}
+	for k, v := range env {
+		vars[k] = v
+	}
+	var got config.Settings
+	var stdout, stderr bytes.Buffer
+	code := run(Env{
+		Args:    append([]string{helper.ProgramName}, args...),
+		Stdin:   strings.NewReader("iad.ocir.io"),
+		Stdout:  &stdout,
+		Stderr:  &stderr,
+		Getenv:  func(k string) string { return vars[k] },
+		Context: context.Background(),
+		Version: "v1.2.3",
+		NewProvider: func(ps providerSettings) (core, error) {
+			got = ps.Settings
+			return newFake(t), nil
+		},
+	})
+	return result{code, stdout.String(), stderr.String()}, got
+}
+
+func TestGlobalFlagSpellingsAndRepeats(t *testing.T) {
+	env := map[string]string{"OCIR_TIMEOUT": "7s", "OCIR_CACHE_DIR": "/env/cache"}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		timeout  time.Duration
+		cacheDir string
+	}{
+		{"no flag: the environment", []string{"get"}, 7 * time.Second, "/env/cache"},
+		{"--flag value", []string{"--timeout", "3s", "get"}, 3 * time.Second, "/env/cache"},
+		{"--flag=value", []string{"--timeout=3s", "get"}, 3 * time.Second, "/env/cache"},
+		{"-flag value", []string{"-timeout", "3s", "get"}, 3 * time.Second, "/env/cache"},
+		{"-flag=value", []string{"-timeout=3s", "get"}, 3 * time.Second, "/env/cache"},
+		{"the last repeat wins", []string{"--timeout", "3s", "--timeout=5s", "get"}, 5 * time.Second, "/env/cache"},
+		{"a bad value overridden by a repeat", []string{"--timeout", "soon", "--timeout", "4", "get"}, 4 * time.Second, "/env/cache"},
+		{"several flags", []string{"--cache-dir", "/a", "--timeout", "2s", "--cache-dir=/b", "get"}, 2 * time.Second, "/b"},
+		{"-- ends the flags", []string{"--cache-dir", "/a", "--", "get"}, 7 * time.Second, "/a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := runSettings(t, env, tc.args...)
+			if r.code != 0 || decodeCreds(t, r.stdout).Secret != "tok-123" {
+				t.Fatalf("got %+v", r)
+			}
+			if s.Timeout != tc.timeout || s.CacheDir != tc.cacheDir {
+				t.Errorf("timeout %s cache dir %q, want %s %q", s.Timeout, s.CacheDir, tc.timeout, tc.cacheDir)
+			}
+		})
+	}
+}
+
+// TestListFlagKeepsEveryValue: --registries may be repeated and each value
+// may hold several hosts, as with urfave/cli's string slice.
+func TestListFlagKeepsEveryValue(t *testing.T) {
+	dir := t.TempDir()
+	r := runMain(t, newFake(t), nil, "", "configure-docker", "--dry-run", "--registries", "iad.ocir.io", "--config-dir", dir,
+		"--registries=phx.ocir.io, fra.ocir.io", "--dry-run=true")
+	if r.code != 0 {
+		t.Fatalf("got %+v", r)
+	}
+	for _, h := range []string{"iad.ocir.io", "phx.ocir.io", "fra.ocir.io"} {
+		if !strings.Contains(r.stdout, "+\t\t\""+h+"\": \"ocir\"") {
+			t.Errorf("%s not added:\n%s", h, r.stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); !os.IsNotExist(err) {
+		t.Errorf("a dry run wrote the file: %v", err)
+	}
+}
+
+func TestBoolFlagTakesAnExplicitValue(t *testing.T) {
+	dir := t.TempDir()
+	r := runMain(t, newFake(t), nil, "", "configure-docker", "--dry-run=false", "--registries", "iad.ocir.io", "--config-dir", dir)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "updated ") {
+		t.Fatalf("got %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err != nil {
+		t.Errorf("--dry-run=false wrote nothing: %v", err)
+	}
+}
