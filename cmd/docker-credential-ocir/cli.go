@@ -213,7 +213,8 @@ func (a *app) helpTopic(c *call, topics []string) error {
 	}
 	sub := c.cmd.find(topics[0])
 	if sub == nil {
-		return fmt.Errorf("No help topic for '%s'", topics[0]) //nolint:staticcheck // urfave/cli's wording, kept
+		//lint:ignore ST1005 urfave/cli's message, kept word for word (it is printed after the program's name)
+		return fmt.Errorf("No help topic for '%s'", topics[0])
 	}
 	sub.writeHelp(a.env.Stdout, c.path+" "+sub.name)
 	return nil
