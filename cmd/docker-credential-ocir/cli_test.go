@@ -241,3 +241,32 @@ func TestBoolFlagTakesAnExplicitValue(t *testing.T) {
 		t.Errorf("--dry-run=false wrote nothing: %v", err)
 	}
 }
+
+// FuzzCommandLine: any command line (arguments separated by NUL) ends in
+// exit 0, 1 or 2 without a panic, and a usage error of the command line
+// leaves stdout empty, so that no client reads it as an answer.
+func FuzzCommandLine(f *testing.F) {
+	for _, seed := range []string{
+		"--help", "get", "--timeout\x003s\x00get", "--timeout=soon\x00get", "configure-docker\x00--dry-run\x00--registries\x00iad.ocir.io,,",
+		"cache\x00help\x00list", "-h\x00cache", "--\x00get", "get\x00--\x00x", "---x", "-", "token\x00iad.ocir.io/ns/repo", "--cache=off\x00cache\x00list",
+		"configure-docker\x00--remove=2", "--version=false", "=", "-=x", "--log-level\x00debug\x00version",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Split(line, "\x00")
+		for _, a := range args {
+			// Flags that name files to create outside the test's HOME.
+			if strings.Contains(a, "log-file") || strings.Contains(a, "config-dir") {
+				t.Skip()
+			}
+		}
+		r := runMain(t, newFake(t), nil, "iad.ocir.io", args...)
+		if r.code < 0 || r.code > 2 {
+			t.Fatalf("%q: exit %d", args, r.code)
+		}
+		if strings.HasSuffix(r.stderr, "Run 'docker-credential-ocir --help' for usage.\n") && r.stdout != "" {
+			t.Fatalf("%q: a usage error wrote to stdout: %q", args, r.stdout)
+		}
+	})
+}
