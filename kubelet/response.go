@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/internal/metaduration"
 )
 
 // Response is the answer to one request, before it is encoded in the
@@ -35,22 +37,15 @@ const registryCacheKey = "Registry"
 type (
 	response struct {
 		typeMeta
-		CacheKeyType  string                `json:"cacheKeyType"`
-		CacheDuration *wireDuration         `json:"cacheDuration,omitempty"`
-		Auth          map[string]authConfig `json:"auth,omitempty"`
+		CacheKeyType  string                 `json:"cacheKeyType"`
+		CacheDuration *metaduration.Duration `json:"cacheDuration,omitempty"`
+		Auth          map[string]authConfig  `json:"auth,omitempty"`
 	}
 	authConfig struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
-	// wireDuration is encoded as metav1.Duration is: a Go duration string.
-	wireDuration time.Duration
 )
-
-// MarshalJSON writes the duration as a string such as "44m0s".
-func (d wireDuration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
 
 // EncodeResponse renders resp as the CredentialProviderResponse of
 // apiVersion, followed by a newline. This is the only place the answer's
@@ -65,7 +60,7 @@ func EncodeResponse(apiVersion string, resp Response) ([]byte, error) {
 	if !slices.Contains(PluginAPIVersions, apiVersion) {
 		return nil, fmt.Errorf("unsupported apiVersion %q", apiVersion)
 	}
-	dur := wireDuration(max(resp.CacheDuration, 0))
+	dur := metaduration.Duration(max(resp.CacheDuration, 0))
 	obj := response{
 		typeMeta:      typeMeta{Kind: responseKind, APIVersion: apiVersion},
 		CacheKeyType:  registryCacheKey,

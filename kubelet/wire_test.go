@@ -18,6 +18,7 @@ import (
 	cpv1beta1 "k8s.io/kubelet/pkg/apis/credentialprovider/v1beta1"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/internal/jsonshape"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/internal/metaduration"
 )
 
 // The plugin's wire structs stand in for the published types of
@@ -42,7 +43,7 @@ func TestWireVersionsAreThePublishedOnes(t *testing.T) {
 // A field added to a published type must be noticed here: the wire
 // structs would otherwise ignore it as unknown.
 func TestWireStructsHaveThePublishedFields(t *testing.T) {
-	same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[wireDuration](): "duration-string"}
+	same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[metaduration.Duration](): "duration-string"}
 	for _, tc := range []struct {
 		name            string
 		published, wire reflect.Type

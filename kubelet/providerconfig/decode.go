@@ -11,6 +11,11 @@ import (
 
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/internal/metaduration"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1alpha1"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1beta1"
 )
 
 // The kubelet reads its CredentialProviderConfig with apimachinery's strict
@@ -21,8 +26,9 @@ import (
 // decoding below takes the same steps with the same libraries the codec
 // factory uses underneath (sigs.k8s.io/yaml to turn YAML into JSON,
 // encoding/json to read apiVersion and kind, sigs.k8s.io/json strict
-// decoding into the kind's fields), and the wire structs are checked against
-// the published types by the tests.
+// decoding into the kind's fields), and the wire structs (internal/v1,
+// v1beta1, v1alpha1: the published types' fields and names, so errors read
+// as the kubelet's) are checked against the published types by the tests.
 
 // Config group, kind and versions the kubelet accepts.
 const (
@@ -46,11 +52,14 @@ func DecodeConfig(data []byte) ([]CredentialProvider, error) {
 		return nil, errors.New("the config is protobuf-encoded; the kubelet reads only YAML or JSON")
 	}
 	// The codec factory reads input whose first non-space character is '{'
-	// as JSON, and anything else as YAML.
+	// as JSON, and anything else as YAML, which it turns into JSON leniently
+	// (a repeated key: the last wins) and then again strictly, for the
+	// strict errors.
 	js := data
-	if !bytes.HasPrefix(bytes.TrimLeftFunc(data, unicode.IsSpace), []byte("{")) {
+	isYAML := !bytes.HasPrefix(bytes.TrimLeftFunc(data, unicode.IsSpace), []byte("{"))
+	if isYAML {
 		var err error
-		if js, err = yaml.YAMLToJSONStrict(data); err != nil {
+		if js, err = yaml.YAMLToJSON(data); err != nil {
 			return nil, err
 		}
 	}
@@ -58,10 +67,20 @@ func DecodeConfig(data []byte) ([]CredentialProvider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if version == "v1" {
-		return decodeProviders[wireProviderV1](js)
+	var strictErrs []error
+	if isYAML {
+		if _, err := yaml.YAMLToJSONStrict(data); err != nil {
+			strictErrs = append(strictErrs, err)
+		}
 	}
-	return decodeProviders[wireProviderV1beta1](js) // v1beta1 and v1alpha1 have the same fields
+	switch version {
+	case "v1":
+		return decodeConfig(js, strictErrs, fromV1)
+	case "v1beta1":
+		return decodeConfig(js, strictErrs, fromV1beta1)
+	default:
+		return decodeConfig(js, strictErrs, fromV1alpha1)
+	}
 }
 
 // configVersion reads apiVersion and kind as the codec factory does (with
@@ -116,19 +135,18 @@ func parseGroupVersion(gv string) (group, version string, err error) {
 	}
 }
 
-// wireProvider is one provider entry of any version.
-type wireProvider interface {
-	provider() CredentialProvider
-}
-
-// decodeProviders decodes a config whose providers are P, strictly and
-// case-sensitively, as the kubelet's strict codec factory does.
-func decodeProviders[P wireProvider](js []byte) ([]CredentialProvider, error) {
-	var c wireConfig[P]
-	strictErrs, err := kjson.UnmarshalStrict(js, &c, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+// decodeConfig decodes js, strictly and case-sensitively as the kubelet's
+// strict codec factory does, into the version's wire form C and returns
+// its providers as convert makes them. As there, a value of the wrong type
+// is reported alone, and otherwise every strict error (yamlErrs, the YAML's
+// own, first) in one "strict decoding error".
+func decodeConfig[C any](js []byte, yamlErrs []error, convert func(*C) []CredentialProvider) ([]CredentialProvider, error) {
+	var c C
+	jsonErrs, err := kjson.UnmarshalStrict(js, &c, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
 	if err != nil {
 		return nil, err
 	}
+	strictErrs := append(yamlErrs, jsonErrs...)
 	if len(strictErrs) > 0 {
 		msgs := make([]string, len(strictErrs))
 		for i, e := range strictErrs {
@@ -136,95 +154,63 @@ func decodeProviders[P wireProvider](js []byte) ([]CredentialProvider, error) {
 		}
 		return nil, fmt.Errorf("strict decoding error: %s", strings.Join(msgs, ", "))
 	}
+	return convert(&c), nil
+}
+
+// The conversions from the three versions' wire forms. v1alpha1 and
+// v1beta1 have the same fields, v1 adds tokenAttributes.
+
+func fromV1(c *v1.CredentialProviderConfig) []CredentialProvider {
 	var out []CredentialProvider
 	for _, p := range c.Providers {
-		out = append(out, p.provider())
-	}
-	return out, nil
-}
-
-// The wire structs below have exactly the fields and JSON names of
-// k8s.io/kubelet/config/v1 and v1alpha1 (and v1beta1, which has the same
-// fields as v1alpha1); TestWireStructsMatchThePublishedTypes holds them to
-// that.
-
-// wireConfig is a CredentialProviderConfig with providers of type P.
-type wireConfig[P wireProvider] struct {
-	Kind       string `json:"kind,omitempty"`
-	APIVersion string `json:"apiVersion,omitempty"`
-	Providers  []P    `json:"providers"`
-}
-
-// wireProviderV1beta1 is a provider of v1beta1 and v1alpha1.
-type wireProviderV1beta1 struct {
-	Name                 string        `json:"name"`
-	MatchImages          []string      `json:"matchImages"`
-	DefaultCacheDuration *wireDuration `json:"defaultCacheDuration"`
-	APIVersion           string        `json:"apiVersion"`
-	Args                 []string      `json:"args,omitempty"`
-	Env                  []wireEnvVar  `json:"env,omitempty"`
-}
-
-func (p wireProviderV1beta1) provider() CredentialProvider {
-	q := CredentialProvider{Name: p.Name, MatchImages: p.MatchImages, APIVersion: p.APIVersion, Args: p.Args}
-	if p.DefaultCacheDuration != nil {
-		d := time.Duration(*p.DefaultCacheDuration)
-		q.DefaultCacheDuration = &d
-	}
-	for _, e := range p.Env {
-		q.Env = append(q.Env, EnvVar(e))
-	}
-	return q
-}
-
-// wireProviderV1 is a v1 provider: v1beta1's fields and tokenAttributes.
-type wireProviderV1 struct {
-	wireProviderV1beta1
-	TokenAttributes *wireTokenAttributes `json:"tokenAttributes,omitempty"`
-}
-
-func (p wireProviderV1) provider() CredentialProvider {
-	q := p.wireProviderV1beta1.provider()
-	if t := p.TokenAttributes; t != nil {
-		q.TokenAttributes = &TokenAttributes{
-			ServiceAccountTokenAudience:          t.ServiceAccountTokenAudience,
-			CacheType:                            t.CacheType,
-			RequireServiceAccount:                t.RequireServiceAccount,
-			RequiredServiceAccountAnnotationKeys: t.RequiredServiceAccountAnnotationKeys,
-			OptionalServiceAccountAnnotationKeys: t.OptionalServiceAccountAnnotationKeys,
+		q := provider(p.Name, p.MatchImages, p.DefaultCacheDuration, p.APIVersion, p.Args)
+		for _, e := range p.Env {
+			q.Env = append(q.Env, EnvVar(e))
 		}
+		if t := p.TokenAttributes; t != nil {
+			q.TokenAttributes = &TokenAttributes{
+				ServiceAccountTokenAudience:          t.ServiceAccountTokenAudience,
+				CacheType:                            t.CacheType,
+				RequireServiceAccount:                t.RequireServiceAccount,
+				RequiredServiceAccountAnnotationKeys: t.RequiredServiceAccountAnnotationKeys,
+				OptionalServiceAccountAnnotationKeys: t.OptionalServiceAccountAnnotationKeys,
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+func fromV1beta1(c *v1beta1.CredentialProviderConfig) []CredentialProvider {
+	var out []CredentialProvider
+	for _, p := range c.Providers {
+		q := provider(p.Name, p.MatchImages, p.DefaultCacheDuration, p.APIVersion, p.Args)
+		for _, e := range p.Env {
+			q.Env = append(q.Env, EnvVar(e))
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+func fromV1alpha1(c *v1alpha1.CredentialProviderConfig) []CredentialProvider {
+	var out []CredentialProvider
+	for _, p := range c.Providers {
+		q := provider(p.Name, p.MatchImages, p.DefaultCacheDuration, p.APIVersion, p.Args)
+		for _, e := range p.Env {
+			q.Env = append(q.Env, EnvVar(e))
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// provider is the part of a CredentialProvider every version has.
+func provider(name string, matchImages []string, d *metaduration.Duration, apiVersion string, args []string) CredentialProvider {
+	q := CredentialProvider{Name: name, MatchImages: matchImages, APIVersion: apiVersion, Args: args}
+	if d != nil {
+		dd := time.Duration(*d)
+		q.DefaultCacheDuration = &dd
 	}
 	return q
-}
-
-type wireTokenAttributes struct {
-	ServiceAccountTokenAudience          string   `json:"serviceAccountTokenAudience"`
-	CacheType                            string   `json:"cacheType"`
-	RequireServiceAccount                *bool    `json:"requireServiceAccount"`
-	RequiredServiceAccountAnnotationKeys []string `json:"requiredServiceAccountAnnotationKeys,omitempty"`
-	OptionalServiceAccountAnnotationKeys []string `json:"optionalServiceAccountAnnotationKeys,omitempty"`
-}
-
-type wireEnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-// wireDuration decodes like metav1.Duration: a JSON string parsed by
-// time.ParseDuration. A JSON null leaves the *wireDuration field nil
-// without calling UnmarshalJSON, as it does for *metav1.Duration.
-type wireDuration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *wireDuration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	pd, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = wireDuration(pd)
-	return nil
 }

@@ -18,6 +18,10 @@ import (
 	kcv1alpha1 "k8s.io/kubelet/config/v1alpha1"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/internal/jsonshape"
+	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet/internal/metaduration"
+	wirev1 "github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1"
+	wirev1alpha1 "github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1alpha1"
+	wirev1beta1 "github.com/ocir-credential-helper/ocir-credential-helper/kubelet/providerconfig/internal/v1beta1"
 )
 
 // This file holds DecodeConfig to what the kubelet does: it decodes with
@@ -207,6 +211,23 @@ func checkDecodeMatchesApimachinery(t *testing.T, data []byte) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Errorf("DecodeConfig decoded\n%s\napimachinery\n%s", dump(got), dump(want))
 	}
+	// A value of the wrong type is reported by the JSON decoder, with the
+	// Go names of the struct and field: the wire structs carry the
+	// published names, so the words are the kubelet's.
+	// Strict errors (duplicate, unknown and wrong-case fields) are
+	// collected as there, YAML's first. Errors about apiVersion and kind
+	// are this package's own, with what is accepted. (The v1beta1
+	// reference is this file's copy of the type, whose Go names differ.)
+	if err != nil && sameWordsAsTheKubelet(err) && sameWordsAsTheKubelet(wantErr) && !strings.Contains(wantErr.Error(), "apimachineryV1beta1") && err.Error() != wantErr.Error() {
+		t.Errorf("DecodeConfig says\n%v\nthe kubelet's decoder says\n%v", err, wantErr)
+	}
+}
+
+// sameWordsAsTheKubelet reports whether DecodeConfig words err as the
+// kubelet's decoder does: the JSON decoder's "cannot unmarshal" and the
+// strict errors.
+func sameWordsAsTheKubelet(err error) bool {
+	return strings.HasPrefix(err.Error(), "json: cannot unmarshal ") || strings.HasPrefix(err.Error(), "strict decoding error: ")
 }
 
 func dump(ps []CredentialProvider) string {
@@ -282,6 +303,28 @@ func TestDecodeConfigSaysWhatIsWrongWithApiVersionAndKind(t *testing.T) {
 	}
 }
 
+func TestDecodeConfigTypeErrorsAreWordedAsTheKubelets(t *testing.T) {
+	const v1Provider = "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n- name: a\n"
+	for _, tc := range []struct {
+		name, doc, says string
+	}{
+		{"duration", v1Provider + "  defaultCacheDuration: 5\n", "Go struct field CredentialProvider.providers.defaultCacheDuration of type string"},
+		{"list", v1Provider + "  matchImages: 5\n", "Go struct field CredentialProvider.providers.matchImages of type []string"},
+		{"providers", "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders: {}\n", "Go struct field CredentialProviderConfig.providers of type []v1.CredentialProvider"},
+		{"v1alpha1 providers", "apiVersion: kubelet.config.k8s.io/v1alpha1\nkind: CredentialProviderConfig\nproviders: 1\n", "of type []v1alpha1.CredentialProvider"},
+		{"env", v1Provider + "  env:\n  - name: 5\n", "Go struct field ExecEnvVar.providers.env.name of type string"},
+		{"token attributes", v1Provider + "  tokenAttributes:\n    requireServiceAccount: yes please\n", "Go struct field ServiceAccountTokenAttributes.providers.tokenAttributes.requireServiceAccount of type bool"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkDecodeMatchesApimachinery(t, []byte(tc.doc))
+			_, err := DecodeConfig([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("err = %v, want it to say %q", err, tc.says)
+			}
+		})
+	}
+}
+
 func TestDecodeConfigStrictErrorsNameTheField(t *testing.T) {
 	for _, tc := range []struct {
 		name, doc, says string
@@ -310,12 +353,12 @@ func TestWireStructsMatchThePublishedTypes(t *testing.T) {
 		version         string
 		published, wire reflect.Type
 	}{
-		{"v1", reflect.TypeFor[kcv1.CredentialProviderConfig](), reflect.TypeFor[wireConfig[wireProviderV1]]()},
-		{"v1alpha1", reflect.TypeFor[kcv1alpha1.CredentialProviderConfig](), reflect.TypeFor[wireConfig[wireProviderV1beta1]]()},
-		{"v1beta1", reflect.TypeFor[apimachineryV1beta1Config](), reflect.TypeFor[wireConfig[wireProviderV1beta1]]()},
+		{"v1", reflect.TypeFor[kcv1.CredentialProviderConfig](), reflect.TypeFor[wirev1.CredentialProviderConfig]()},
+		{"v1alpha1", reflect.TypeFor[kcv1alpha1.CredentialProviderConfig](), reflect.TypeFor[wirev1alpha1.CredentialProviderConfig]()},
+		{"v1beta1", reflect.TypeFor[apimachineryV1beta1Config](), reflect.TypeFor[wirev1beta1.CredentialProviderConfig]()},
 	} {
 		t.Run(tc.version, func(t *testing.T) {
-			same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[wireDuration](): "duration-string"}
+			same := map[reflect.Type]string{reflect.TypeFor[metav1.Duration](): "duration-string", reflect.TypeFor[metaduration.Duration](): "duration-string"}
 			if p, w := jsonshape.Of(tc.published, same), jsonshape.Of(tc.wire, same); p != w {
 				t.Errorf("wire struct\n%s\npublished type\n%s", w, p)
 			}
