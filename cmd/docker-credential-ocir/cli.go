@@ -87,7 +87,9 @@ func (cmd *command) find(name string) *command {
 	return nil
 }
 
-// allFlags is the command's flags and -h/--help, in help's order.
+// allFlags is the command's flags and -h/--help, in help's order. The
+// capacity is cut to the length so that append copies: cmd.flags may be
+// the shared globalFlags.
 func (cmd *command) allFlags() []flagSpec {
 	return append(cmd.flags[:len(cmd.flags):len(cmd.flags)], helpFlag)
 }
