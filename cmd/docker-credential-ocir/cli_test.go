@@ -57,6 +57,11 @@ func TestHelpIsPrintedOnStdoutAsUrfaveCLIPrintedIt(t *testing.T) {
 		{[]string{"cache", "h"}, "cache"},
 		{[]string{"cache", "help", "list"}, "cache-list"},
 		{[]string{"cache", "--help", "clear"}, "cache-clear"},
+		// Here urfave/cli printed only NAME and USAGE (its help of a
+		// command with subcommands that has not run yet); the whole help
+		// is printed now, as for `cache --help`.
+		{[]string{"--help", "cache"}, "cache"},
+		{[]string{"-h", "cache", "clear"}, "cache"},
 		{[]string{"cache", "list", "--help"}, "cache-list"},
 		{[]string{"cache", "clear", "-h"}, "cache-clear"},
 		// urfave/cli gave every command but the root a hidden `help, h`
