@@ -3,6 +3,7 @@ package ocir
 import (
 	"bufio"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -398,6 +400,45 @@ func TestCacheKeyFollowsThePrincipal(t *testing.T) {
 			t.Errorf("token requests = %d, want 2", n)
 		}
 	})
+}
+
+// TestFailedFederationsReuseTheUnsentSessionKey: the session key is
+// generated while the metadata service answers the probe. A long-lived
+// Provider (a keychain in a server) whose metadata service fails must not
+// pay a key generation (~50 ms of CPU) per failed call: a key whose public
+// half was never sent is kept for the next federation, and a key that was
+// sent is never used again.
+func TestFailedFederationsReuseTheUnsentSessionKey(t *testing.T) {
+	w := startWorld(t)
+	t.Setenv("OCI_METADATA_BASE_URL", "http://"+closedPort(t)+"/opc/v2")
+	p := w.provider()
+	var generated atomic.Int32
+	newKey := p.newSessionKey
+	p.newSessionKey = func() (*rsa.PrivateKey, error) {
+		generated.Add(1)
+		return newKey()
+	}
+	for range 5 {
+		if _, err := p.federateInstance(context.Background(), false); err == nil {
+			t.Fatal("federation without a metadata service succeeded")
+		}
+	}
+	// The metadata service is back: the kept key is used, then a new one.
+	t.Setenv("OCI_METADATA_BASE_URL", w.e.MetadataURL())
+	first, err := p.federateInstance(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.federateInstance(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.key.Equal(second.key) {
+		t.Error("a session key sent to the federation endpoint was used again")
+	}
+	if n := generated.Load(); n != 2 {
+		t.Errorf("%d session keys generated for 5 failed and 2 good federations, want 2", n)
+	}
 }
 
 // The metadata memo remembers only "no service here", and explicit

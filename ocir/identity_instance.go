@@ -3,7 +3,6 @@ package ocir
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -98,6 +97,41 @@ func (p *Provider) readInstanceDocs(ctx context.Context, region string) (*instan
 	return docs, nil
 }
 
+// sessionKeyResult is a generated session key, or why there is none.
+type sessionKeyResult struct {
+	key *rsa.PrivateKey
+	err error
+}
+
+// startSessionKey returns a session key being generated: the one a failed
+// federation kept (keepSessionKey), else a new one.
+func (p *Provider) startSessionKey() chan sessionKeyResult {
+	p.mu.Lock()
+	ch := p.spareKey
+	p.spareKey = nil
+	p.mu.Unlock()
+	if ch != nil {
+		return ch
+	}
+	ch = make(chan sessionKeyResult, 1)
+	go func() {
+		k, err := p.newSessionKey()
+		ch <- sessionKeyResult{k, err}
+	}()
+	return ch
+}
+
+// keepSessionKey keeps a key from startSessionKey that was never received,
+// so never sent, for the next federation (one is enough: a concurrent
+// federation's extra key is dropped).
+func (p *Provider) keepSessionKey(ch chan sessionKeyResult) {
+	p.mu.Lock()
+	if p.spareKey == nil {
+		p.spareKey = ch
+	}
+	p.mu.Unlock()
+}
+
 // federateInstance turns the instance certificate into a security token
 // bound to a fresh session key: POST /v1/x509 signed with the certificate's
 // key.
@@ -107,16 +141,16 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 	}
 	// The session key takes tens of milliseconds to generate: do it while
 	// the metadata service answers the probe and the identity reads, two
-	// round trips. When the probe fails the key is dropped; a remembered
-	// failure (above) spares machines with no metadata service the work.
-	type keyResult struct {
-		key *rsa.PrivateKey
-		err error
-	}
-	keyCh := make(chan keyResult, 1)
-	go func() {
-		k, err := rsa.GenerateKey(rand.Reader, sessionKeyBits)
-		keyCh <- keyResult{k, err}
+	// round trips. Until the key is taken below its public half has gone
+	// nowhere, so a failure before that keeps it for the next federation:
+	// a long-lived Provider whose metadata service is down generates one
+	// key, not one per failed call.
+	keyCh := p.startSessionKey()
+	keyTaken := false
+	defer func() {
+		if !keyTaken {
+			p.keepSessionKey(keyCh)
+		}
 	}()
 	region, err := p.probeMetadata(ctx, auto)
 	if err != nil {
@@ -147,6 +181,7 @@ func (p *Provider) federateInstance(ctx context.Context, auto bool) (*session, e
 		return nil, &Error{Kind: ErrIdentityBroken, Err: errors.New("instance principal: the instance certificate names no tenancy (opc-tenant)")}
 	}
 	kr := <-keyCh
+	keyTaken = true
 	if kr.err != nil {
 		return nil, fmt.Errorf("instance principal: session key: %w", kr.err)
 	}

@@ -18,6 +18,8 @@ package ocir
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -74,6 +76,12 @@ type Provider struct {
 	keys     map[string]common.KeyProvider // built token-based principals by identity key
 	sessions map[string]*session           // federated sessions by identity key
 
+	// newSessionKey generates an instance principal's session key (tests
+	// count the calls); spareKey is one generated (or being generated) for
+	// a federation that failed before sending it, see keepSessionKey.
+	newSessionKey func() (*rsa.PrivateKey, error)
+	spareKey      chan sessionKeyResult
+
 	clientOnce sync.Once
 	client     *http.Client
 	clientErr  error
@@ -93,6 +101,9 @@ func New(opts ...Option) *Provider {
 		getenv:    os.Getenv,
 		userAgent: "ocir-credential-helper",
 		dmiPath:   chassisAssetTagPath,
+		newSessionKey: func() (*rsa.PrivateKey, error) {
+			return rsa.GenerateKey(rand.Reader, sessionKeyBits)
+		},
 	}
 	for _, o := range opts {
 		o(p)

@@ -181,6 +181,9 @@ func (a *app) commands() *command {
 			"Version: " + a.env.Version,
 		flags:  globalFlags,
 		action: a.root,
+		// As with urfave/cli's HideHelpCommand on the App before: `help`
+		// at the root is an unknown command (exit 2); --help is the way.
+		hideHelpCommand: true,
 		subcommands: []*command{
 			a.protocolCommand("get", "print credentials for the server URL read from stdin"),
 			a.protocolCommand("store", "accept a login for an OCIR host (nothing is stored)"),

@@ -24,7 +24,6 @@ func (a *app) cacheCommand() *command {
 			{name: "clear", usage: "remove every cached token", action: a.cacheClear},
 			{name: "list", usage: "list cached tokens (not the tokens themselves)", action: a.cacheList},
 		},
-		helpCommand: true,
 	}
 }
 

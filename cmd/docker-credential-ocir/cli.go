@@ -59,11 +59,23 @@ type command struct {
 	category    string // groups the command under a heading in COMMANDS
 	flags       []flagSpec
 	subcommands []*command
-	// helpCommand adds "help, h [command]", as urfave/cli gives every
-	// command with subcommands (the root hides it).
-	helpCommand bool
-	action      func(*call) error
+	// hideHelpCommand takes away the help subcommand (see helpCommand);
+	// only the root sets it.
+	hideHelpCommand bool
+	action          func(*call) error
 }
+
+// helpCommand is the `help, h [command]` subcommand urfave/cli gave every
+// command but the root, leaves included: `get help` and `cache help list`
+// print help, and COMMANDS lists it where there are other subcommands.
+var helpCommand = &command{
+	name:      "help",
+	usage:     "Shows a list of commands or help for one command",
+	argsUsage: "[command]",
+}
+
+// isHelp reports whether arg names the help subcommand.
+func isHelp(arg string) bool { return arg == "help" || arg == "h" }
 
 // find returns the subcommand called name, or nil.
 func (cmd *command) find(name string) *command {
@@ -75,7 +87,9 @@ func (cmd *command) find(name string) *command {
 	return nil
 }
 
-// allFlags is the command's flags and -h/--help, in help's order.
+// allFlags is the command's flags and -h/--help, in help's order. The
+// capacity is cut to the length so that append copies: cmd.flags may be
+// the shared globalFlags.
 func (cmd *command) allFlags() []flagSpec {
 	return append(cmd.flags[:len(cmd.flags):len(cmd.flags)], helpFlag)
 }
@@ -198,8 +212,14 @@ func (a *app) dispatch(ctx context.Context, cmd *command, path string, args []st
 	if sub := cmd.find(c.First()); sub != nil {
 		return a.dispatch(ctx, sub, path+" "+sub.name, c.args[1:], nil)
 	}
-	if cmd.helpCommand && (c.First() == "help" || c.First() == "h") {
-		return a.helpTopic(c, c.args[1:])
+	if !cmd.hideHelpCommand && isHelp(c.First()) {
+		// The help command's only flag is -h, which, as in urfave/cli,
+		// shows the help of the command it belongs to.
+		h, err := parse(ctx, helpCommand, path+" "+helpCommand.name, c.args[1:])
+		if err != nil {
+			return err
+		}
+		return a.helpTopic(c, h.args)
 	}
 	return cmd.action(c)
 }
@@ -212,6 +232,9 @@ func (a *app) helpTopic(c *call, topics []string) error {
 		return nil
 	}
 	sub := c.cmd.find(topics[0])
+	if sub == nil && !c.cmd.hideHelpCommand && isHelp(topics[0]) {
+		sub = helpCommand
+	}
 	if sub == nil {
 		//lint:ignore ST1005 urfave/cli's message, kept word for word (it is printed after the program's name)
 		return fmt.Errorf("No help topic for '%s'", topics[0])
@@ -247,8 +270,8 @@ func (cmd *command) writeHelp(w io.Writer, path string) {
 				categories = append(categories, s.category)
 			}
 		}
-		if cmd.helpCommand {
-			fmt.Fprint(tw, "   help, h\tShows a list of commands or help for one command\n")
+		if !cmd.hideHelpCommand {
+			fmt.Fprintf(tw, "   %s, h\t%s\n", helpCommand.name, helpCommand.usage)
 		}
 		for _, cat := range categories {
 			fmt.Fprintf(tw, "   %s:\n", cat)

@@ -15,8 +15,8 @@ import (
 
 // urfaveHelp is the help urfave/cli v2 printed for the same command table
 // (captured from the last build with urfave/cli, version v1.2.3, one file
-// per command). The only change: configure-docker's USAGE line lost two
-// trailing spaces.
+// per command; cache-help and get-help are the help subcommand's own). The
+// only change: configure-docker's USAGE line lost two trailing spaces.
 func urfaveHelp(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "urfave-help", name+".txt"))
@@ -57,8 +57,38 @@ func TestHelpIsPrintedOnStdoutAsUrfaveCLIPrintedIt(t *testing.T) {
 		{[]string{"cache", "h"}, "cache"},
 		{[]string{"cache", "help", "list"}, "cache-list"},
 		{[]string{"cache", "--help", "clear"}, "cache-clear"},
+		// Here urfave/cli printed only NAME and USAGE (its help of a
+		// command with subcommands that has not run yet); the whole help
+		// is printed now, as for `cache --help`.
+		{[]string{"--help", "cache"}, "cache"},
+		{[]string{"-h", "cache", "clear"}, "cache"},
 		{[]string{"cache", "list", "--help"}, "cache-list"},
 		{[]string{"cache", "clear", "-h"}, "cache-clear"},
+		// urfave/cli gave every command but the root a hidden `help, h`
+		// subcommand, leaves included: `get help` or `token h` print the
+		// command's help, `cache help help` the help command's own.
+		{[]string{"get", "help"}, "get"},
+		{[]string{"get", "h"}, "get"},
+		{[]string{"store", "help"}, "store"},
+		{[]string{"erase", "h"}, "erase"},
+		{[]string{"list", "help"}, "list"},
+		{[]string{"version", "help"}, "version"},
+		{[]string{"configure-docker", "help"}, "configure-docker"},
+		{[]string{"configure-docker", "--dry-run", "help"}, "configure-docker"},
+		{[]string{"doctor", "help"}, "doctor"},
+		{[]string{"token", "h"}, "token"},
+		{[]string{"cache", "list", "help"}, "cache-list"},
+		{[]string{"cache", "clear", "h"}, "cache-clear"},
+		{[]string{"cache", "h", "list"}, "cache-list"},
+		{[]string{"cache", "help", "list", "extra"}, "cache-list"},
+		// -h of the help command is the command's help.
+		{[]string{"get", "help", "--help"}, "get"},
+		{[]string{"cache", "help", "-h"}, "cache"},
+		{[]string{"cache", "help", "--help", "list"}, "cache-list"},
+		// The help command's own help.
+		{[]string{"cache", "help", "help"}, "cache-help"},
+		{[]string{"cache", "h", "h"}, "cache-help"},
+		{[]string{"get", "help", "h"}, "get-help"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runMain(t, nil, nil, "", tc.args...)
@@ -133,6 +163,9 @@ func TestHelpForAnUnknownTopicFails(t *testing.T) {
 		{[]string{"--help", "frobnicate"}, "frobnicate"},
 		{[]string{"cache", "help", "purge"}, "purge"},
 		{[]string{"get", "--help", "iad.ocir.io"}, "iad.ocir.io"},
+		{[]string{"doctor", "help", "iad.ocir.io"}, "iad.ocir.io"},
+		{[]string{"cache", "list", "help", "list"}, "list"},
+		{[]string{"get", "help", "get"}, "get"},
 	} {
 		r := runMain(t, nil, nil, "", tc.args...)
 		if want := "docker-credential-ocir: No help topic for '" + tc.topic + "'\n"; r.code != 1 || r.stdout != "" || r.stderr != want {
@@ -147,7 +180,7 @@ func TestHelpForAnUnknownTopicFails(t *testing.T) {
 func TestProtocolStdoutStaysEmptyOnCommandLineErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"get", "--bogus"}, {"--bogus", "get"}, {"get", "-timeout"}, {"--timeout"}, {"store", "--remove"},
-		{"erase", "-v"}, {"list", "--help=maybe"}, {"--on-error"},
+		{"erase", "-v"}, {"list", "--help=maybe"}, {"--on-error"}, {"get", "help", "-x"},
 	} {
 		r := runMain(t, newFake(t), nil, "iad.ocir.io", args...)
 		if r.code != 2 || r.stdout != "" || !strings.HasSuffix(r.stderr, "Run 'docker-credential-ocir --help' for usage.\n") {

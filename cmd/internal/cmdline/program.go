@@ -48,10 +48,10 @@ func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logg
 // (config.FromEnv), then every global flag the command line set, which
 // wins over its variable. flag returns a flag's value by name, "" when it
 // was not given; a command line that does not declare one (the kubelet
-// plugin has no --cache or --config) simply never sets it. envErr is the environment's error; flagErr the
-// first bad flag's, as "--<name>: …". Every good value is applied either
-// way, so that a caller that goes on (to log, or to answer "nothing")
-// works with the rest.
+// plugin has no --cache or --config) simply never sets it. envErr is the
+// environment's error; flagErr the first bad flag's, as "--<name>: …".
+// Every good value is applied either way, so that a caller that goes on
+// (to log, or to answer "nothing") works with the rest.
 func Settings(flag func(name string) string, getenv func(string) string) (s config.Settings, envErr, flagErr error) {
 	s, envErr = config.FromEnv(getenv)
 	fail := func(name string, err error) {
