@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,5 +302,58 @@ func FuzzCommandLine(f *testing.F) {
 		if strings.HasSuffix(r.stderr, "Run 'docker-credential-ocir --help' for usage.\n") && r.stdout != "" {
 			t.Fatalf("%q: a usage error wrote to stdout: %q", args, r.stdout)
 		}
+		// A protocol action's stdout is what docker reads: nothing, the
+		// help that was asked for, one JSON answer, or (the protocol's
+		// convention, exit 1 or 2) one error line.
+		if !protocolAction(args) {
+			return
+		}
+		out := r.stdout
+		oneLine := strings.Count(out, "\n") == 1 && strings.HasSuffix(out, "\n")
+		switch {
+		case out == "" || strings.HasPrefix(out, "NAME:\n"):
+		case r.code == 0 && (!oneLine || !json.Valid([]byte(out))):
+			t.Fatalf("%q: stdout is not one JSON answer: %q", args, out)
+		case r.code != 0 && !oneLine:
+			t.Fatalf("%q: stdout is not one error line: %q", args, out)
+		}
 	})
+}
+
+// protocolAction reports whether args run get, store, erase or list: the
+// first argument that is neither a global flag nor a global flag's value
+// names one, and no version flag asks for something else. It reads the
+// global flag table only to know which flags take a value.
+func protocolAction(args []string) bool {
+	takesValue := map[string]bool{}
+	for _, f := range globalFlags {
+		for _, n := range f.names {
+			takesValue[n] = f.kind != boolFlag
+		}
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return i+1 < len(args) && isProtocolAction(args[i+1])
+		}
+		if len(a) < 2 || a[0] != '-' {
+			return isProtocolAction(a)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if name == "version" || name == "v" {
+			return false
+		}
+		if takesValue[name] && !hasValue {
+			i++
+		}
+	}
+	return false
+}
+
+func isProtocolAction(cmd string) bool {
+	switch cmd {
+	case "get", "store", "erase", "list":
+		return true
+	}
+	return false
 }
