@@ -117,12 +117,7 @@ func (c *call) First() string {
 
 // String is the last value given to the flag, or "" (also for a flag the
 // command does not have).
-func (c *call) String(name string) string {
-	if v, ok := c.values[name]; ok && len(v.vals) > 0 {
-		return v.vals[len(v.vals)-1]
-	}
-	return ""
-}
+func (c *call) String(name string) string { return c.values[name].String() }
 
 // Bool is the flag's value; the parser has checked its syntax.
 func (c *call) Bool(name string) bool {
@@ -307,7 +302,7 @@ func (f flagSpec) synopsis() string {
 	if f.kind == boolFlag {
 		return s
 	}
-	placeholder, _ := f.placeholder()
+	placeholder, _ := f.unquoteUsage()
 	s += " " + placeholder
 	if f.kind == listFlag {
 		s += " [ " + s + " ]"
@@ -317,25 +312,18 @@ func (f flagSpec) synopsis() string {
 
 // help is the flag's usage without the backquotes, and its default.
 func (f flagSpec) help() string {
-	_, usage := f.placeholder()
+	_, usage := f.unquoteUsage()
 	if f.def != "" {
 		usage += " (default: " + f.def + ")"
 	}
 	return usage
 }
 
-// placeholder splits the `PLACEHOLDER` out of the usage ("value" if there
-// is none) and returns the usage without the backquotes.
-func (f flagSpec) placeholder() (name, usage string) {
-	before, rest, ok := strings.Cut(f.usage, "`")
-	if !ok {
-		return "value", f.usage
-	}
-	name, after, ok := strings.Cut(rest, "`")
-	if !ok {
-		return "value", f.usage
-	}
-	return name, before + name + after
+// unquoteUsage is flag.UnquoteUsage's split of the usage: the
+// `PLACEHOLDER` ("value" if there is none, as urfave/cli also said) and the
+// usage without the backquotes.
+func (f flagSpec) unquoteUsage() (name, usage string) {
+	return flag.UnquoteUsage(&flag.Flag{Usage: f.usage, Value: &flagValue{kind: f.kind}})
 }
 
 // indent indents every non-empty line of s by three spaces.
