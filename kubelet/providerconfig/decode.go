@@ -54,24 +54,24 @@ func DecodeConfig(data []byte) ([]CredentialProvider, error) {
 	// The codec factory reads input whose first non-space character is '{'
 	// as JSON, and anything else as YAML, which it turns into JSON leniently
 	// (a repeated key: the last wins) and then again strictly, for the
-	// strict errors.
+	// strict errors. A document the strict reading accepts reads the same
+	// both ways, so the lenient one is needed only when it fails: then its
+	// error, if it has one too, is the answer, and otherwise the strict
+	// error joins the others below.
 	js := data
-	isYAML := !bytes.HasPrefix(bytes.TrimLeftFunc(data, unicode.IsSpace), []byte("{"))
-	if isYAML {
-		var err error
-		if js, err = yaml.YAMLToJSON(data); err != nil {
-			return nil, err
+	var strictErrs []error
+	if !bytes.HasPrefix(bytes.TrimLeftFunc(data, unicode.IsSpace), []byte("{")) {
+		var strictErr, err error
+		if js, strictErr = yaml.YAMLToJSONStrict(data); strictErr != nil {
+			if js, err = yaml.YAMLToJSON(data); err != nil {
+				return nil, err
+			}
+			strictErrs = append(strictErrs, strictErr)
 		}
 	}
 	version, err := configVersion(js)
 	if err != nil {
 		return nil, err
-	}
-	var strictErrs []error
-	if isYAML {
-		if _, err := yaml.YAMLToJSONStrict(data); err != nil {
-			strictErrs = append(strictErrs, err)
-		}
 	}
 	switch version {
 	case "v1":
