@@ -22,7 +22,7 @@ func BenchmarkCredential(b *testing.B) {
 	getenv := e.GetenvWith(map[string]string{"HOME": home, "OCI_METADATA_BASE_URL": ""})
 	cache := filepath.Join(dir, "cache")
 	newP := func(opts ...Option) *Provider {
-		return New(append([]Option{WithGetenv(getenv), WithCacheDir(cache), WithTimeout(10 * time.Second)}, opts...)...)
+		return New(append([]Option{WithGetenv(getenv), WithCacheDir(cache), WithTimeout(10 * time.Second), WithProxy(e.Proxy)}, opts...)...)
 	}
 	ctx := context.Background()
 	if _, err := newP().Credential(ctx, "iad.ocir.io"); err != nil {

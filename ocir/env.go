@@ -14,8 +14,9 @@ import (
 // OCIR_CACHE_DIR, OCIR_CONFIG, OCIR_LOG_LEVEL, OCIR_LOG_FILE) are read
 // through getenv, the config file they name is loaded, and getenv is handed
 // on to identity discovery (OCI_CLI_AUTH, OCI_CLI_PROFILE,
-// OCI_CLI_CONFIG_FILE, …), proxies and trust roots. A nil getenv means
-// os.Getenv.
+// OCI_CLI_CONFIG_FILE, …) and trust roots. A nil getenv means os.Getenv.
+// Proxies are the process's HTTPS_PROXY and NO_PROXY, as in any net/http
+// program, unless WithProxy is given.
 //
 // Options are applied after the environment and win over it. Without
 // WithLogger the Provider logs as the binaries do: to stderr at

@@ -49,7 +49,7 @@ func (w *envWorld) write(t *testing.T, name, content string) string {
 func threeLookups(t *testing.T, w *envWorld, opts ...ocir.Option) int {
 	t.Helper()
 	for _, lookups := range []int{2, 1} {
-		p, err := ocir.NewFromEnv(w.getenv, opts...)
+		p, err := ocir.NewFromEnv(w.getenv, append([]ocir.Option{ocir.WithProxy(w.e.Proxy)}, opts...)...)
 		if err != nil {
 			t.Fatalf("NewFromEnv: %v", err)
 		}
@@ -117,7 +117,7 @@ func TestNewFromEnvReportsBadSettingsAndConfig(t *testing.T) {
 				}
 				w.env[k] = v
 			}
-			p, err := ocir.NewFromEnv(w.getenv)
+			p, err := ocir.NewFromEnv(w.getenv, ocir.WithProxy(w.e.Proxy))
 			if err == nil || p != nil {
 				t.Fatalf("NewFromEnv = %v, %v; want an error", p, err)
 			}
@@ -141,7 +141,7 @@ func TestNewFromEnvFollowsConfigFileAndOCIVariables(t *testing.T) {
 	// (read through getenv) picks it for every other host.
 	w.env["OCIR_CONFIG"] = w.write(t, "config.yaml", "registries:\n  - match: iad.ocir.io\n    auth: api_key\n    profile: CI\n")
 	w.env["OCIR_CACHE"] = "off"
-	p, err := ocir.NewFromEnv(w.getenv)
+	p, err := ocir.NewFromEnv(w.getenv, ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestNewFromEnvTimeout(t *testing.T) {
 	w := newEnvWorld(t)
 	w.env["OCIR_TIMEOUT"] = "1s"
 	w.e.AddFault(emulator.Fault{Endpoint: "token", Hang: true})
-	p, err := ocir.NewFromEnv(w.getenv)
+	p, err := ocir.NewFromEnv(w.getenv, ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +192,7 @@ func TestNewFromEnvLogsLikeTheBinaries(t *testing.T) {
 	w.env["OCIR_LOG_FILE"] = logFile
 	w.env["OCIR_LOG_LEVEL"] = "debug"
 	w.env["OCIR_CACHE_DIR"] = filepath.Join(w.dir, "cache")
-	p, err := ocir.NewFromEnv(w.getenv)
+	p, err := ocir.NewFromEnv(w.getenv, ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestNewFromEnvLogsLikeTheBinaries(t *testing.T) {
 	// A log file that cannot be opened costs nothing but the file.
 	w.env["OCIR_LOG_FILE"] = filepath.Join(w.dir, "no-such-dir", "helper.log")
 	w.env["OCIR_LOG_LEVEL"] = "error"
-	p, err = ocir.NewFromEnv(w.getenv)
+	p, err = ocir.NewFromEnv(w.getenv, ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatalf("NewFromEnv with an unopenable log file: %v", err)
 	}
@@ -243,7 +243,7 @@ func TestNewFromSettingsUsesTheCallersConfigAndLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	p, err := ocir.NewFromSettings(s, ocir.WithConfig(&config.File{}), ocir.WithGetenv(w.getenv),
+	p, err := ocir.NewFromSettings(s, ocir.WithConfig(&config.File{}), ocir.WithGetenv(w.getenv), ocir.WithProxy(w.e.Proxy),
 		ocir.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	if err != nil {
 		t.Fatalf("NewFromSettings read the config file it was given: %v", err)
@@ -269,7 +269,7 @@ func TestWithConfigNilMeansNoConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := ocir.NewFromSettings(s, ocir.WithConfig(nil), ocir.WithGetenv(w.getenv))
+	p, err := ocir.NewFromSettings(s, ocir.WithConfig(nil), ocir.WithGetenv(w.getenv), ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatalf("NewFromSettings with a nil config read a config file: %v", err)
 	}

@@ -13,13 +13,14 @@ import (
 )
 
 // The example gets a token for iad.ocir.io with the identity of the
-// environment, here the emulator's OCI config file with an API-key profile.
-// A real program passes os.Getenv.
+// environment, here the emulator's OCI config file with an API-key profile
+// and its proxy. A real program passes os.Getenv and no proxy: its own
+// HTTPS_PROXY and NO_PROXY apply, as in any net/http program.
 func ExampleNewFromEnv() {
-	getenv, stop := emulatorEnv()
+	getenv, proxy, stop := emulatorEnv()
 	defer stop()
 
-	p, err := ocir.NewFromEnv(getenv)
+	p, err := ocir.NewFromEnv(getenv, proxy)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,9 +40,9 @@ func ExampleNewFromEnv() {
 }
 
 // emulatorEnv starts the OCI emulator and returns the environment of a
-// program pointed at it: its proxy, CA and OCI config file, with HOME and
-// the token cache in a temporary directory.
-func emulatorEnv() (getenv func(string) string, stop func()) {
+// program pointed at it (its CA and OCI config file, with HOME and the
+// token cache in a temporary directory) and its proxy.
+func emulatorEnv() (getenv func(string) string, proxy ocir.Option, stop func()) {
 	dir, err := os.MkdirTemp("", "ocir-example-")
 	if err != nil {
 		log.Fatal(err)
@@ -51,5 +52,5 @@ func emulatorEnv() (getenv func(string) string, stop func()) {
 		log.Fatal(err)
 	}
 	getenv = e.GetenvWith(map[string]string{"HOME": dir, "OCIR_CACHE_DIR": filepath.Join(dir, "cache")})
-	return getenv, func() { e.Close(); os.RemoveAll(dir) }
+	return getenv, ocir.WithProxy(e.Proxy), func() { e.Close(); os.RemoveAll(dir) }
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,11 +171,12 @@ func TestPermanentNetworkErrorsFailAtOnce(t *testing.T) {
 	tests := []struct {
 		name     string
 		env      map[string]string
+		proxy    string // what HTTPS_PROXY would say (WithProxy: net/http reads the process's once)
 		wantHint string
 	}{
-		{"unknown certificate authority", map[string]string{"SSL_CERT_FILE": "okeCA", "OCI_DEFAULT_CERTS_PATH": "okeCA"}, "SSL_CERT_FILE"},
-		{"proxy refuses connections", map[string]string{"HTTPS_PROXY": "http://" + refused}, "HTTPS_PROXY"},
-		{"proxy wants credentials", map[string]string{"HTTPS_PROXY": "http://" + proxy407(t)}, "proxy requires credentials"},
+		{"unknown certificate authority", map[string]string{"SSL_CERT_FILE": "okeCA", "OCI_DEFAULT_CERTS_PATH": "okeCA"}, "", "SSL_CERT_FILE"},
+		{"proxy refuses connections", nil, "http://" + refused, "HTTPS_PROXY"},
+		{"proxy wants credentials", nil, "http://" + proxy407(t), "proxy requires credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,8 +187,12 @@ func TestPermanentNetworkErrorsFailAtOnce(t *testing.T) {
 				}
 				t.Setenv(k, v)
 			}
+			opts := []Option{WithTimeout(30 * time.Second)}
+			if tt.proxy != "" {
+				opts = append(opts, WithProxy(func(*url.URL) (*url.URL, error) { return url.Parse(tt.proxy) }))
+			}
 			start := time.Now()
-			_, err := w.provider(WithTimeout(30*time.Second)).Credential(context.Background(), "iad.ocir.io")
+			_, err := w.provider(opts...).Credential(context.Background(), "iad.ocir.io")
 			took := time.Since(start)
 			if err == nil || !strings.Contains(err.Error(), tt.wantHint) {
 				t.Fatalf("err = %v, want a hint naming %q", err, tt.wantHint)
@@ -496,5 +503,27 @@ func TestMetadataMemoOnlyForAbsentService(t *testing.T) {
 	w.cache().memorize(metadataMemoFile, w.e.MetadataURL(), metadataNegativeTTL, errors.New("old"))
 	if _, err := w.provider().probeMetadata(context.Background(), false); err != nil {
 		t.Errorf("explicit probe with a stale memo: %v", err)
+	}
+}
+
+// Without WithProxy, proxies are the process environment's, as net/http
+// reads them (once per process, hence fresh processes here), and the
+// Provider's getenv has no say in them.
+func TestProxiesComeFromTheProcessEnvironmentByDefault(t *testing.T) {
+	startWorld(t) // the process environment: the emulator's, with its proxy
+	run := func(extra ...string) (string, error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), append([]string{helperProcessEnv + "=iad.ocir.io", "OCIR_CACHE_DIR=" + t.TempDir()}, extra...)...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		return string(out) + stderr.String(), err
+	}
+	// The emulator's proxy is the only way to iad.ocir.io here.
+	if out, err := run(); err != nil {
+		t.Fatalf("through HTTPS_PROXY, the emulator's proxy: %v: %s", err, out)
+	}
+	if out, err := run("HTTPS_PROXY=http://" + closedPort(t)); err == nil || !strings.Contains(out, "the proxy in HTTPS_PROXY cannot be reached") {
+		t.Errorf("HTTPS_PROXY naming a closed port: err %v, output %q", err, out)
 	}
 }

@@ -3,6 +3,7 @@ package ocir
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
@@ -41,11 +42,21 @@ func WithConfig(f *config.File) Option {
 	}
 }
 
-// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*),
-// proxies and trust roots. The OCI SDK's own principal constructors
-// (instance, resource, OKE workload identity) still read the process
-// environment for the variables they document.
+// WithGetenv replaces os.Getenv for identity discovery (OCI_CLI_*, OCI_*)
+// and trust roots. The OCI SDK's own principal constructors (instance,
+// resource, OKE workload identity) still read the process environment for
+// the variables they document, and proxies come from the process
+// environment as net/http reads it, unless WithProxy says otherwise.
 func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
+
+// WithProxy sets the proxy for requests to OCI and to registries: it returns
+// the proxy URL for a request's URL, nil for a direct connection. The
+// default is net/http's ProxyFromEnvironment (HTTPS_PROXY, HTTP_PROXY,
+// NO_PROXY of the process, read once). Whatever it says, the instance
+// metadata service and loopback hosts are always reached directly.
+func WithProxy(proxy func(*url.URL) (*url.URL, error)) Option {
+	return func(p *Provider) { p.proxy = proxy }
+}
 
 // WithUserAgent sets the User-Agent of token requests, e.g.
 // "docker-credential-ocir/1.2.0", so OCI audit logs name the tool.

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime"
 	"sync"
@@ -58,6 +59,7 @@ var ErrCacheMiss = errors.New("no fresh token cached")
 type Provider struct {
 	log       *slog.Logger
 	http      *http.Client
+	proxy     func(*url.URL) (*url.URL, error) // nil: the process environment's
 	now       func() time.Time
 	cacheDir  string
 	cacheOn   bool

@@ -85,7 +85,7 @@ func startWorld(t *testing.T) *world {
 }
 
 func (w *world) provider(opts ...Option) *Provider {
-	return New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second), withDMIPath(filepath.Join(w.home, "no-dmi"))}, opts...)...)
+	return New(append([]Option{WithCacheDir(w.cacheDir), WithTimeout(10 * time.Second), withDMIPath(filepath.Join(w.home, "no-dmi")), WithProxy(w.e.Proxy)}, opts...)...)
 }
 
 // cache is a cache over the world's cache directory, as another process
@@ -673,7 +673,7 @@ func startOKEWorld(t *testing.T) (*emulator.Emulator, string) {
 
 func TestOKEWorkloadIdentityPerRequestToken(t *testing.T) {
 	e, dir := startOKEWorld(t)
-	p := New(WithCacheDir(filepath.Join(dir, "cache")), WithTimeout(10*time.Second))
+	p := New(WithCacheDir(filepath.Join(dir, "cache")), WithTimeout(10*time.Second), WithProxy(e.Proxy))
 	alice := e.NewServiceAccountToken("team-a", "puller", time.Hour)
 	bob := e.NewServiceAccountToken("team-b", "puller", time.Hour)
 	a, err := p.Credential(context.Background(), "iad.ocir.io", WithServiceAccountToken(alice, nil))

@@ -148,7 +148,7 @@ func TestRefusedSessionIsDroppedSoTheNextCallFederatesAgain(t *testing.T) {
 func TestOKEWorkloadSessionIsSharedAcrossRegistriesAndProcesses(t *testing.T) {
 	e, dir := startOKEWorld(t)
 	cache := filepath.Join(dir, "cache")
-	newP := func() *Provider { return New(WithCacheDir(cache), WithTimeout(10*time.Second)) }
+	newP := func() *Provider { return New(WithCacheDir(cache), WithTimeout(10*time.Second), WithProxy(e.Proxy)) }
 	sa := e.NewServiceAccountToken("team-a", "puller", time.Hour)
 	for _, host := range []string{"iad.ocir.io", "fra.ocir.io", "ocir.us-ashburn-1.oci.oraclecloud.com"} {
 		// A new Provider per registry, as the kubelet execs the plugin per image.

@@ -9,18 +9,16 @@ import (
 	"net/url"
 	"time"
 
-	"golang.org/x/net/http/httpproxy"
-
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
 // HTTPClient returns the client the Provider talks to OCI with: the one
-// WithHTTPClient gave, or one built once from the environment (proxies,
-// extra trust roots from SSL_CERT_FILE / OCI_DEFAULT_CERTS_PATH, bounded
-// connect and handshake times). It never follows a redirect. Front ends use
-// it to reach a registry with the same network settings (package
-// pullcheck).
+// WithHTTPClient gave, or one built once from the environment (WithProxy
+// or the process's proxies, extra trust roots from SSL_CERT_FILE /
+// OCI_DEFAULT_CERTS_PATH, bounded connect and handshake times). It never
+// follows a redirect. Front ends use it to reach a registry with the same
+// network settings (package pullcheck).
 func (p *Provider) HTTPClient() (*http.Client, error) {
 	if p.http != nil {
 		c := *p.http // never replay a signed request to a redirect target
@@ -39,22 +37,22 @@ func (p *Provider) HTTPClient() (*http.Client, error) {
 // replayed to a host we did not choose.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-func (p *Provider) envAny(keys ...string) string {
-	for _, k := range keys {
-		if v := p.getenv(k); v != "" {
-			return v
-		}
-	}
-	return ""
+// processProxy is net/http's own reading of HTTPS_PROXY, HTTP_PROXY and
+// NO_PROXY (and their lower-case forms) from the process environment, done
+// once per process. Reading them through the Provider's getenv instead
+// would need a second copy of the proxy rules (golang.org/x/net's
+// httpproxy, with its IDNA and Unicode tables) in every binary, which costs
+// each warm call measurably more than the feature is worth: a program
+// whose proxies are not in its own environment passes WithProxy.
+func processProxy(u *url.URL) (*url.URL, error) {
+	return http.ProxyFromEnvironment(&http.Request{URL: u})
 }
 
 func (p *Provider) newTransport() (*http.Transport, error) {
-	proxyCfg := httpproxy.Config{
-		HTTPProxy:  p.envAny("HTTP_PROXY", "http_proxy"),
-		HTTPSProxy: p.envAny("HTTPS_PROXY", "https_proxy"),
-		NoProxy:    p.envAny("NO_PROXY", "no_proxy"),
+	proxyFor := p.proxy
+	if proxyFor == nil {
+		proxyFor = processProxy
 	}
-	proxyFor := proxyCfg.ProxyFunc()
 	metadataHost := ""
 	if u, err := url.Parse(p.metadataBaseURL()); err == nil {
 		metadataHost = u.Hostname()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,6 +24,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// proxy is the proxy for OCI and registries; nil means the process
+	// environment's HTTPS_PROXY and NO_PROXY, as net/http reads them once
+	// per process. In-process tests set their emulator's.
+	proxy func(*url.URL) (*url.URL, error)
 
 	// program names the binary and its version; the zero value means
 	// this binary at the linked version.

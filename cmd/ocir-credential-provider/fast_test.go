@@ -40,7 +40,7 @@ func TestWarmPluginAnswersExactlyAsTheFullPath(t *testing.T) {
 	}
 	full := func(stdin io.Reader) (int, string) {
 		var out, errOut bytes.Buffer
-		code := run(context.Background(), []string{name}, env{stdin: stdin, stdout: &out, stderr: &errOut, getenv: getenv})
+		code := run(context.Background(), []string{name}, env{stdin: stdin, stdout: &out, stderr: &errOut, getenv: getenv, proxy: e.Proxy})
 		return code, out.String()
 	}
 	cached := func(args []string, stdin string) (bool, string, string) {

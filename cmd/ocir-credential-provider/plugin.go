@@ -11,6 +11,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/kubelet"
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/pullcheck"
 )
@@ -69,7 +70,11 @@ func servePlugin(ctx context.Context, e env, settings config.Settings, verify bo
 		log.Info("timeout capped", "requested", settings.Timeout.String(), "cap", t.String())
 		settings.Timeout = t
 	}
-	provider, err := e.program.NewProvider(settings, nil, log, e.getenv)
+	var extra []ocir.Option
+	if e.proxy != nil {
+		extra = append(extra, ocir.WithProxy(e.proxy))
+	}
+	provider, err := e.program.NewProvider(settings, nil, log, e.getenv, extra...)
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func TestPushToTheEmulatorRegistry(t *testing.T) {
 	emu, _ := emulatortest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cred, err := ocir.New(ocir.WithGetenv(emu.Getenv), ocir.WithCache(false)).Credential(ctx, "iad.ocir.io")
+	cred, err := ocir.New(ocir.WithGetenv(emu.Getenv), ocir.WithProxy(emu.Proxy), ocir.WithCache(false)).Credential(ctx, "iad.ocir.io")
 	if err != nil {
 		t.Fatalf("OCIR token from the emulator: %v", err)
 	}

@@ -17,13 +17,14 @@ import (
 
 // The example pulls the manifest of a private OCIR image with
 // go-containerregistry, authenticated by the OCI identity of the
-// environment (here the emulator's API-key profile; a real program passes
-// os.Getenv to ocir.NewFromEnv and needs no transport option).
+// environment (here the emulator's API-key profile and proxy; a real program
+// passes os.Getenv to ocir.NewFromEnv and needs no proxy or transport
+// option).
 func Example() {
 	e, getenv, stop := startEmulator()
 	defer stop()
 
-	p, err := ocir.NewFromEnv(getenv)
+	p, err := ocir.NewFromEnv(getenv, ocir.WithProxy(e.Proxy))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -54,9 +55,9 @@ func Example() {
 // anonymous access, which lets other keychains answer for it in an
 // authn.NewMultiKeychain.
 func ExampleKeychain_Resolve() {
-	_, getenv, stop := startEmulator()
+	e, getenv, stop := startEmulator()
 	defer stop()
-	p, err := ocir.NewFromEnv(getenv)
+	p, err := ocir.NewFromEnv(getenv, ocir.WithProxy(e.Proxy))
 	if err != nil {
 		log.Fatal(err)
 	}

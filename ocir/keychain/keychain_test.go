@@ -50,7 +50,7 @@ func withoutIdentity(t *testing.T, w *world) {
 
 func (w *world) keychain(t *testing.T, opts ...keychain.Option) *keychain.Keychain {
 	t.Helper()
-	p, err := ocir.NewFromEnv(func(k string) string { return w.env[k] })
+	p, err := ocir.NewFromEnv(func(k string) string { return w.env[k] }, ocir.WithProxy(w.e.Proxy))
 	if err != nil {
 		t.Fatalf("NewFromEnv: %v", err)
 	}

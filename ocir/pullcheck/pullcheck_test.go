@@ -20,7 +20,7 @@ func provider(t *testing.T) (*emulator.Emulator, Checker) {
 	e, dir := emulatortest.Start(t)
 	env := map[string]string{"HOME": dir, "OCIR_CACHE": "false"}
 	maps.Copy(env, e.EnvMap())
-	p, err := ocir.NewFromEnv(func(k string) string { return env[k] })
+	p, err := ocir.NewFromEnv(func(k string) string { return env[k] }, ocir.WithProxy(e.Proxy))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -399,6 +400,18 @@ func (e *Emulator) ControlURL() string { return e.controlURL }
 
 // ProxyURL is the URL of the HTTP CONNECT proxy (value for HTTPS_PROXY).
 func (e *Emulator) ProxyURL() string { return e.proxyURL }
+
+// Proxy is what Env's HTTPS_PROXY and NO_PROXY say for one URL, for an
+// in-process client that cannot take them from the process environment
+// (net/http reads that once per process, and every emulator has its own
+// proxy): loopback hosts directly, everything else through ProxyURL. It
+// fits ocir.WithProxy and http.Transport.Proxy (via a request's URL).
+func (e *Emulator) Proxy(u *url.URL) (*url.URL, error) {
+	if h := u.Hostname(); h == "localhost" || net.ParseIP(h).IsLoopback() {
+		return nil, nil
+	}
+	return url.Parse(e.proxyURL)
+}
 
 // MetadataURL is the instance metadata base URL, value for
 // OCI_METADATA_BASE_URL (http://127.0.0.1:port/opc/v2).

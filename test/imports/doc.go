@@ -5,5 +5,6 @@
 // cmd/docker-credential-ocir; kubelet: kubelet and
 // cmd/ocir-credential-provider) never import each other. The docker
 // command, exec'd by docker for every pull, links neither urfave/cli nor
-// text/template (see cmd/docker-credential-ocir/cli.go for why).
+// text/template (see cmd/docker-credential-ocir/cli.go for why), and no
+// binary links golang.org/x/net's second copy of net/http's proxy code.
 package imports

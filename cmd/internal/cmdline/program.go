@@ -28,9 +28,9 @@ func (p Program) VersionLine() string {
 // NewProvider builds the token provider from settings as ocir.NewFromEnv
 // does (one source of truth for the environment contract), with the
 // config file the command already loaded (nil: load it from settings) and
-// the logger it already made. Both binaries' full and warm paths build it
-// here, so they all find the same cache entries.
-func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logger, getenv func(string) string) (*ocir.Provider, error) {
+// the logger it already made, then any extra options. Both binaries' full
+// and warm paths build it here, so they all find the same cache entries.
+func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logger, getenv func(string) string, extra ...ocir.Option) (*ocir.Provider, error) {
 	opts := []ocir.Option{
 		ocir.WithLogger(log),
 		ocir.WithGetenv(getenv),
@@ -41,7 +41,7 @@ func (p Program) NewProvider(s config.Settings, cfg *config.File, log *slog.Logg
 		// while nil here means "the file the settings name".
 		opts = append(opts, ocir.WithConfig(cfg))
 	}
-	return ocir.NewFromSettings(s, opts...)
+	return ocir.NewFromSettings(s, append(opts, extra...)...)
 }
 
 // Settings resolves the settings of one run: the OCIR_* environment
