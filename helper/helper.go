@@ -12,6 +12,7 @@
 package helper
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -294,6 +295,11 @@ func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 	// Bound the input: the protocol carries a URL or a small JSON object.
 	in := io.LimitReader(stdin, MaxInput)
 	if err := credentials.HandleCommand(h, action, in, stdout); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			// The library reads the request line by line and would only
+			// say "bufio.Scanner: token too long".
+			err = fmt.Errorf("%s: %s: the request on stdin has a line longer than %d bytes; it should be a registry host name", ProgramName, action, bufio.MaxScanTokenSize)
+		}
 		fmt.Fprintln(stdout, OneLine(err.Error()))
 		return ExitFailure
 	}

@@ -41,6 +41,11 @@ func TestServeMatchesCredentialsServeConventions(t *testing.T) {
 	if code := h.Serve("get", strings.NewReader(""), &out); code != 1 || out.String() != "no credentials server URL\n" {
 		t.Errorf("empty get: %d %q", code, out.String())
 	}
+	out.Reset()
+	long := strings.Repeat("a", 100<<10)
+	if code := h.Serve("get", strings.NewReader(long), &out); code != 1 || !strings.HasPrefix(out.String(), ProgramName+": get: the request on stdin has a line longer than") || strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("a 100 KiB line: %d %q; want one line that says what is wrong", code, out.String())
+	}
 }
 
 func TestParseOnError(t *testing.T) {
