@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
 // fileCache is the cache when caching is on: entries and memos in memory
@@ -68,7 +70,10 @@ func (c *fileCache) prepare() bool {
 	}
 	// Lstat: a symlink in place of the cache directory is not followed.
 	fi, err := os.Lstat(c.dir)
-	if err != nil || !fi.IsDir() {
+	if err == nil && !fi.IsDir() {
+		err = fmt.Errorf("not a directory but %s", userfile.Kind(fi.Mode()))
+	}
+	if err != nil {
 		c.log.Info("token cache directory unusable, caching in memory only", "dir", c.dir, "err", err)
 		return false
 	}

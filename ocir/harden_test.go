@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -525,5 +527,27 @@ func TestProxiesComeFromTheProcessEnvironmentByDefault(t *testing.T) {
 	}
 	if out, err := run("HTTPS_PROXY=http://" + closedPort(t)); err == nil || !strings.Contains(out, "the proxy in HTTPS_PROXY cannot be reached") {
 		t.Errorf("HTTPS_PROXY naming a closed port: err %v, output %q", err, out)
+	}
+}
+
+// A cache directory that cannot be used (a file, a symlink) leaves the
+// lookup working, in memory, and the log says why.
+func TestUnusableCacheDirSaysWhyAndTheLookupGoesOn(t *testing.T) {
+	w := startWorld(t)
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(t.TempDir(), link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	for dir, want := range map[string]string{file: "not a directory but a regular file", link: "not a directory but a symlink"} {
+		var logs strings.Builder
+		p := w.provider(WithCacheDir(dir), WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		mustCredential(t, p, "iad.ocir.io")
+		if !strings.Contains(logs.String(), "token cache directory unusable") || !strings.Contains(logs.String(), want) {
+			t.Errorf("OCIR_CACHE_DIR=%s: log %q does not say %q", dir, logs.String(), want)
+		}
 	}
 }

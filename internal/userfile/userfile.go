@@ -62,7 +62,7 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+		return nil, nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, Kind(fi.Mode()))
 	}
 	return f, fi, nil
 }
@@ -77,7 +77,7 @@ func OpenAppend(path string) (*os.File, error) {
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(fi.Mode()))
+		err = fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, Kind(fi.Mode()))
 	}
 	if err != nil {
 		f.Close()
@@ -86,8 +86,12 @@ func OpenAppend(path string) (*os.File, error) {
 	return f, nil
 }
 
-func kind(m fs.FileMode) string {
+// Kind names what a file is, for messages: "a directory", "a FIFO",
+// "a symlink", "a regular file", …
+func Kind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a regular file"
 	case m.IsDir():
 		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
