@@ -14,6 +14,7 @@ package helper
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -295,10 +296,16 @@ func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 	// Bound the input: the protocol carries a URL or a small JSON object.
 	in := io.LimitReader(stdin, MaxInput)
 	if err := credentials.HandleCommand(h, action, in, stdout); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			// The library reads the request line by line and would only
-			// say "bufio.Scanner: token too long".
+		// The library's own errors about the request say nothing of where
+		// they come from ("bufio.Scanner: token too long", "invalid
+		// character 'o' in literal null").
+		var syntaxErr *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, bufio.ErrTooLong):
 			err = fmt.Errorf("%s: %s: the request on stdin has a line longer than %d bytes; it should be a registry host name", ProgramName, action, bufio.MaxScanTokenSize)
+		case errors.As(err, &syntaxErr), errors.As(err, &typeErr), errors.Is(err, io.ErrUnexpectedEOF):
+			err = fmt.Errorf("%s: %s: the request on stdin is not the credentials JSON object: %w", ProgramName, action, err)
 		}
 		fmt.Fprintln(stdout, OneLine(err.Error()))
 		return ExitFailure

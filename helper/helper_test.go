@@ -46,6 +46,12 @@ func TestServeMatchesCredentialsServeConventions(t *testing.T) {
 	if code := h.Serve("get", strings.NewReader(long), &out); code != 1 || !strings.HasPrefix(out.String(), ProgramName+": get: the request on stdin has a line longer than") || strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("a 100 KiB line: %d %q; want one line that says what is wrong", code, out.String())
 	}
+	for _, in := range []string{"not json", `{"ServerURL": 1}`, `{"ServerURL": "iad.ocir.io"`} {
+		out.Reset()
+		if code := h.Serve("store", strings.NewReader(in), &out); code != 1 || !strings.HasPrefix(out.String(), ProgramName+": store: the request on stdin is not the credentials JSON object: ") || strings.Count(out.String(), "\n") != 1 {
+			t.Errorf("store %q: %d %q; want one line that says what is wrong", in, code, out.String())
+		}
+	}
 }
 
 func TestParseOnError(t *testing.T) {
