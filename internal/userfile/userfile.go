@@ -46,6 +46,29 @@ func Read(path string, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
+// ReadTrusted is Read for a file that decides where tokens go (the config
+// file, region metadata): it is refused unless nobody but its owner, this
+// user or root, can have written it (Trusted). Its errors do not repeat
+// the path; callers name the file.
+func ReadTrusted(path string, limit int64) ([]byte, error) {
+	f, fi, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := Trusted(fi); err != nil {
+		return nil, fmt.Errorf("refusing to use it: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
+	}
+	return raw, nil
+}
+
 // Open opens path for reading, non-blocking, and returns it only if it is
 // a regular file (checked on the open descriptor, so a swap between check
 // and open cannot matter). The errors wrap fs.ErrNotExist for a missing

@@ -99,22 +99,7 @@ func Load(path string, explicit bool) (*File, error) {
 // hosts receive tokens, so a file another user can edit could send them
 // anywhere.
 func readTrusted(path string) ([]byte, error) {
-	f, fi, err := userfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if err := userfile.Trusted(fi); err != nil {
-		return nil, fmt.Errorf("refusing to use it: %w", err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, userfile.ConfigLimit+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > userfile.ConfigLimit {
-		return nil, fmt.Errorf("%w (more than %d bytes)", userfile.ErrTooLarge, userfile.ConfigLimit)
-	}
-	return raw, nil
+	return userfile.ReadTrusted(path, userfile.ConfigLimit)
 }
 
 // Parse decodes and validates a config file. Unknown keys are errors that

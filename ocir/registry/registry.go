@@ -143,7 +143,10 @@ func LoadTable(getenv func(string) string, home string) (*Table, error) {
 	t := DefaultTable()
 	if home != "" {
 		path := filepath.Join(home, ".oci", "regions-config.json")
-		raw, err := userfile.Read(path, userfile.ConfigLimit)
+		// It adds realms and regions, so it decides which hosts are sent
+		// tokens: refused, like the config file, when another user could
+		// have written it.
+		raw, err := userfile.ReadTrusted(path, userfile.ConfigLimit)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 		case err != nil:
