@@ -54,6 +54,7 @@ user_bin_dir=${BIN_DIR:-}
 user_config_file=${CONFIG_FILE:-}
 user_unit=${KUBELET_UNIT:-}
 BIN_DIR=${BIN_DIR:-/usr/local/lib/ocir-credential-provider}
+BIN_DIR=${BIN_DIR%/}
 CONFIG_FILE=${CONFIG_FILE:-/etc/kubernetes/ocir-credential-provider.yaml}
 FLAGS_FILE=${FLAGS_FILE:-}
 FLAGS_VAR=${FLAGS_VAR:-KUBELET_EXTRA_ARGS}
@@ -68,7 +69,6 @@ SYSTEMCTL=${SYSTEMCTL:-systemctl}
 PROC=${PROC:-/proc}
 
 name=ocir-credential-provider
-BIN_DIR=${BIN_DIR%/}
 top_dir=$root/var/lib/ocir-credential-provider
 state_dir=$top_dir/state
 # failed_memo records an install that was rolled back, so that a retry of
@@ -96,6 +96,22 @@ esac
 case $FLAGS_VAR in
 '' | *[!A-Za-z0-9_]*) die "FLAGS_VAR '$FLAGS_VAR' is not a variable name" ;;
 esac
+# check_path NAME VALUE refuses a host path that is not plainly absolute
+# or that a flags line or a shell word would split: these land in the
+# kubelet's flags and name files this script replaces.
+check_path() {
+	case $2 in
+	/*) ;;
+	*) die "$1 '$2' is not an absolute path" ;;
+	esac
+	case $2 in
+	/ | */ | *//* | */./* | */. | */../* | */..) die "$1 '$2' must name a file or directory plainly (no trailing /, no empty, '.' or '..' component)" ;;
+	*[![:alnum:]._+@%=:,/-]*) die "$1 '$2' has a character other than letters, digits and ._+@%=:,/-" ;;
+	esac
+}
+check_path BIN_DIR "${BIN_DIR:-/}"
+check_path CONFIG_FILE "$CONFIG_FILE"
+[ -z "$FLAGS_FILE" ] || check_path FLAGS_FILE "$FLAGS_FILE"
 for v in "VERIFY_TIMEOUT=$VERIFY_TIMEOUT" "VERIFY_STABLE=$VERIFY_STABLE"; do
 	case ${v#*=} in
 	'' | *[!0-9]*) die "${v%%=*} '${v#*=}' is not a number of seconds" ;;
@@ -552,6 +568,21 @@ detect_rancher() {
 	log "$rancher node ($KUBELET_UNIT unit): using $BIN_DIR and $CONFIG_FILE, which $rancher hands to its kubelet"
 }
 
+# check_config_file fails before anything is touched if CONFIG_FILE names
+# something this script must not replace: the flags file, anything but a
+# regular file, or a file with other contents that no earlier install of
+# this script put there (the flags it added name it).
+check_config_file() {
+	[ "$CONFIG_FILE" != "$FLAGS_FILE" ] || die "CONFIG_FILE and the flags file are both $CONFIG_FILE"
+	if [ -L "$root$CONFIG_FILE" ] || { [ -e "$root$CONFIG_FILE" ] && [ ! -f "$root$CONFIG_FILE" ]; }; then
+		die "$CONFIG_FILE exists and is not a regular file; choose another CONFIG_FILE"
+	fi
+	if [ -f "$root$CONFIG_FILE" ] && ! cmp -s "$1" "$root$CONFIG_FILE" &&
+		! { [ -f "$state_dir/flags-after" ] && grep -qF -- "$flag_config" "$state_dir/flags-after"; }; then
+		die "$CONFIG_FILE already exists and was not installed by this script; merge the providers of $1 into it yourself, or choose another CONFIG_FILE"
+	fi
+}
+
 # check_rancher fails before anything is touched if the node already has
 # another credential provider config where ours goes, or if its $rancher
 # config sets the kubelet's credential provider flags itself.
@@ -645,6 +676,7 @@ do_install() {
 	else
 		find_flags_file
 		check_flags
+		check_config_file "$cfg_src"
 	fi
 	minor=$(kubelet_minor)
 	validate_opts=''

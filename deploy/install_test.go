@@ -455,6 +455,18 @@ func TestInstallRefusesAndChangesNothing(t *testing.T) {
 		{name: "missing payload binary", unit: kubeadmUnit, files: map[string]string{},
 			payload: func(n *node) { _ = os.Remove(filepath.Join(n.payload, "ocir-credential-provider")) }, want: "no executable"},
 		{name: "bad FLAGS_VAR", unit: kubeadmUnit, files: map[string]string{}, env: []string{"FLAGS_VAR=A;B"}, want: "not a variable name"},
+		// Paths land in the kubelet's flags and name files this script
+		// replaces: only plain absolute ones.
+		{name: "relative BIN_DIR", unit: kubeadmUnit, files: map[string]string{}, env: []string{"BIN_DIR=relative/dir"}, want: "BIN_DIR 'relative/dir' is not an absolute path"},
+		{name: "relative CONFIG_FILE", unit: kubeadmUnit, files: map[string]string{}, env: []string{"CONFIG_FILE=ocir.yaml"}, want: "CONFIG_FILE 'ocir.yaml' is not an absolute path"},
+		{name: "relative FLAGS_FILE", unit: kubeadmUnit, files: map[string]string{}, env: []string{"FLAGS_FILE=etc/default/kubelet"}, want: "FLAGS_FILE 'etc/default/kubelet' is not an absolute path"},
+		{name: "BIN_DIR is the root", unit: kubeadmUnit, files: map[string]string{}, env: []string{"BIN_DIR=/"}, want: "BIN_DIR '/' must name a file or directory plainly"},
+		{name: "CONFIG_FILE climbs out", unit: kubeadmUnit, files: map[string]string{}, env: []string{"CONFIG_FILE=/../escape.yaml"}, want: "CONFIG_FILE '/../escape.yaml' must name a file or directory plainly"},
+		{name: "BIN_DIR with a space", unit: kubeadmUnit, files: map[string]string{}, env: []string{"BIN_DIR=/opt/my dir"}, want: "BIN_DIR '/opt/my dir' has a character other than"},
+		{name: "CONFIG_FILE with a newline", unit: kubeadmUnit, files: map[string]string{}, env: []string{"CONFIG_FILE=/etc/a\nb.yaml"}, want: "has a character other than"},
+		{name: "CONFIG_FILE is another program", unit: kubeadmUnit, files: map[string]string{}, env: []string{"CONFIG_FILE=/usr/bin/kubelet"}, want: "/usr/bin/kubelet already exists and was not installed by this script"},
+		{name: "CONFIG_FILE is the flags file", unit: kubeadmUnit, files: map[string]string{"etc/default/kubelet": "KUBELET_EXTRA_ARGS=--node-ip=10.0.0.1\n"}, env: []string{"CONFIG_FILE=/etc/default/kubelet"}, want: "CONFIG_FILE and the flags file are both /etc/default/kubelet"},
+		{name: "CONFIG_FILE is a directory", unit: kubeadmUnit, files: map[string]string{"etc/kubernetes/providers/keep": ""}, env: []string{"CONFIG_FILE=/etc/kubernetes/providers"}, want: "/etc/kubernetes/providers exists and is not a regular file"},
 		{name: "bad VERIFY_STABLE", unit: kubeadmUnit, files: map[string]string{}, env: []string{"VERIFY_STABLE=10s"}, want: "VERIFY_STABLE '10s' is not a number"},
 		// The kubelet's version decides what it accepts.
 		{name: "kubelet older than 1.26", unit: kubeadmUnit, files: map[string]string{"usr/bin/kubelet": fmt.Sprintf(fakeKubelet, "1.25.16")},
