@@ -20,9 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -95,7 +97,7 @@ func run(args []string) error {
 	}
 	hostRoot := getenv("HOST_ROOT", "/host")
 	payload := getenv("PAYLOAD_DIR", "/payload")
-	if err := stage(payload, configOverride, filepath.Join(hostRoot, stagingDir)); err != nil {
+	if err := stage(payload, configOverride, hostRoot); err != nil {
 		return err
 	}
 	argv, env := hostCommand(hostRoot, args[0], os.Getenv)
@@ -142,10 +144,24 @@ func getenv(k, def string) string {
 	return def
 }
 
-// stage copies the payload files into dst (a directory under the host
-// root), preferring the ConfigMap's config when one is mounted.
-func stage(payload, override, dst string) error {
-	if err := os.MkdirAll(dst, 0o700); err != nil {
+// stage copies the payload files into stagingDir under the host root,
+// preferring the ConfigMap's config when one is mounted. Every path is
+// resolved inside the host root (os.Root), so no symlink on the way can
+// send a write or a chmod into the container's own files; each file is
+// written under a new name (O_EXCL, after removing whatever stood there)
+// and renamed over, never through a symlink at its name; the directory is
+// made private even when it already existed.
+func stage(payload, override, hostRoot string) error {
+	root, err := os.OpenRoot(hostRoot)
+	if err != nil {
+		return fmt.Errorf("stage into the host: %w", err)
+	}
+	defer root.Close()
+	dir := strings.TrimPrefix(stagingDir, "/")
+	if err := root.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("stage into the host: %w", err)
+	}
+	if err := root.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("stage into the host: %w", err)
 	}
 	files := []struct {
@@ -160,35 +176,39 @@ func stage(payload, override, dst string) error {
 		files[2].src = override
 	}
 	for _, f := range files {
-		if err := copyFile(f.src, filepath.Join(dst, f.name), f.mode); err != nil {
+		if err := copyFile(root, f.src, path.Join(dir, f.name), f.mode); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+func copyFile(root *os.Root, src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", src, err)
 	}
 	defer in.Close()
 	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err := root.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("stage /%s: %w", dst, err)
+	}
+	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return fmt.Errorf("stage %s: %w", dst, err)
+		return fmt.Errorf("stage /%s: %w", dst, err)
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return fmt.Errorf("stage %s: %w", dst, err)
+		return fmt.Errorf("stage /%s: %w", dst, err)
+	}
+	if err := out.Chmod(mode); err != nil {
+		out.Close()
+		return fmt.Errorf("stage /%s: %w", dst, err)
 	}
 	if err := out.Close(); err != nil {
-		return fmt.Errorf("stage %s: %w", dst, err)
+		return fmt.Errorf("stage /%s: %w", dst, err)
 	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
+	return root.Rename(tmp, dst)
 }
 
 // hostCommand is what runs after the chroot into the host root: install.sh

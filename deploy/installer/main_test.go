@@ -12,7 +12,8 @@ import (
 )
 
 func TestStagePrefersTheMountedConfig(t *testing.T) {
-	payload, dst := t.TempDir(), filepath.Join(t.TempDir(), "host", stagingDir)
+	host := t.TempDir()
+	payload, dst := t.TempDir(), filepath.Join(host, stagingDir)
 	for name, body := range map[string]string{"ocir-credential-provider": "bin", "install.sh": "#!/bin/sh\n", configName: "image config"} {
 		if err := os.WriteFile(filepath.Join(payload, name), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -29,7 +30,7 @@ func TestStagePrefersTheMountedConfig(t *testing.T) {
 		if err := os.WriteFile(override, []byte("configmap config"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := stage(payload, tc.override, dst); err != nil {
+		if err := stage(payload, tc.override, host); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(filepath.Join(dst, configName))
@@ -41,9 +42,78 @@ func TestStagePrefersTheMountedConfig(t *testing.T) {
 			t.Errorf("install.sh mode %v, %v", fi.Mode(), err)
 		}
 	}
-	if err := stage(filepath.Join(payload, "missing"), override, dst); err == nil {
+	if err := stage(filepath.Join(payload, "missing"), override, host); err == nil {
 		t.Error("staged a missing payload")
 	}
+}
+
+// Staging writes only inside the host root and never through a symlink:
+// not at a staged file's name, not on the way to the staging directory.
+func TestStageNeverWritesThroughSymlinks(t *testing.T) {
+	payload := t.TempDir()
+	for name, body := range map[string]string{"ocir-credential-provider": "bin", "install.sh": "#!/bin/sh\n", configName: "config"} {
+		if err := os.WriteFile(filepath.Join(payload, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outside := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(outside, []byte("victim"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	checkVictim := func(t *testing.T) {
+		t.Helper()
+		fi, err := os.Stat(outside)
+		if b, _ := os.ReadFile(outside); err != nil || string(b) != "victim" || fi.Mode().Perm() != 0o600 {
+			t.Errorf("the file outside the host root was written or chmodded: %q, %v, %v", b, fi.Mode(), err)
+		}
+	}
+
+	t.Run("a symlink at a staged file's temporary name", func(t *testing.T) {
+		host := t.TempDir()
+		dir := filepath.Join(host, stagingDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		inside := filepath.Join(host, "etc-shadow")
+		if err := os.WriteFile(inside, []byte("host file"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, "install.sh.tmp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(inside, filepath.Join(dir, configName+".tmp")); err != nil {
+			t.Fatal(err)
+		}
+		if err := stage(payload, "/nonexistent", host); err != nil {
+			t.Fatal(err)
+		}
+		checkVictim(t)
+		if b, _ := os.ReadFile(inside); string(b) != "host file" {
+			t.Errorf("a host file behind a symlink was overwritten: %q", b)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "install.sh")); string(b) != "#!/bin/sh\n" {
+			t.Errorf("install.sh = %q", b)
+		}
+		if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("an existing staging directory stays %v, %v; want 0700", fi.Mode(), err)
+		}
+	})
+	t.Run("a symlink out of the host root on the way", func(t *testing.T) {
+		host, elsewhere := t.TempDir(), t.TempDir()
+		if err := os.MkdirAll(filepath.Join(host, "var/lib"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(elsewhere, filepath.Join(host, "var/lib/ocir-credential-provider")); err != nil {
+			t.Fatal(err)
+		}
+		if err := stage(payload, "/nonexistent", host); err == nil {
+			t.Error("staged through a symlink that leaves the host root")
+		}
+		if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
+			t.Errorf("wrote outside the host root: %v", entries)
+		}
+		checkVictim(t)
+	})
 }
 
 func TestHostCommandUsesNsenterWhenTheHostHasIt(t *testing.T) {
