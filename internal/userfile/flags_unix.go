@@ -5,6 +5,7 @@ package userfile
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -28,4 +29,38 @@ func Trusted(fi fs.FileInfo) error {
 		return errUntrusted("it is writable by group or others (mode %04o); chmod go-w it", fi.Mode().Perm())
 	}
 	return nil
+}
+
+// trustedDirs reports why the directories holding path make it unsafe,
+// or nil: whoever can write a directory can replace the file in it,
+// whatever the file's own mode, so each directory up to the root must, as
+// ssh requires, belong to the effective user or root and be writable by
+// nobody else — unless it has the sticky bit (/tmp), which keeps others
+// from renaming or removing what is not theirs. Symlinks are resolved
+// first, so the directories checked are the ones the file is in.
+func trustedDirs(path string) error {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return err
+	}
+	if real, err = filepath.Abs(real); err != nil {
+		return err
+	}
+	for dir := filepath.Dir(real); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+				return errUntrusted("its directory %s belongs to uid %d, not to this user (uid %d) or root", dir, uid, os.Geteuid())
+			}
+		}
+		if fi.Mode().Perm()&0o022 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+			return errUntrusted("its directory %s is writable by group or others (mode %04o), so they could replace it; chmod go-w that directory", dir, fi.Mode().Perm())
+		}
+		if filepath.Dir(dir) == dir {
+			return nil
+		}
+	}
 }

@@ -48,8 +48,9 @@ func Read(path string, limit int64) ([]byte, error) {
 
 // ReadTrusted is Read for a file that decides where tokens go (the config
 // file, region metadata): it is refused unless nobody but its owner, this
-// user or root, can have written it (Trusted). Its errors do not repeat
-// the path; callers name the file.
+// user or root, can have written it or replaced it (Trusted, and the same
+// of every directory above it). Its errors do not repeat the path;
+// callers name the file.
 func ReadTrusted(path string, limit int64) ([]byte, error) {
 	f, fi, err := Open(path)
 	if err != nil {
@@ -57,6 +58,9 @@ func ReadTrusted(path string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if err := Trusted(fi); err != nil {
+		return nil, fmt.Errorf("refusing to use it: %w", err)
+	}
+	if err := trustedDirs(path); err != nil {
 		return nil, fmt.Errorf("refusing to use it: %w", err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))

@@ -246,6 +246,38 @@ func TestLoadRefusesFilesOthersCouldHaveWritten(t *testing.T) {
 			}
 		}, "belongs to uid 4242"},
 	}
+	// The directory: whoever can write it can replace the file.
+	dirMode := func(mode os.FileMode) func(t *testing.T, p string) {
+		return func(t *testing.T, p string) {
+			if err := os.Chmod(filepath.Dir(p), mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests = append(tests, []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		want  string
+	}{
+		{"in a world-writable directory is refused", dirMode(0o777), "is writable by group or others (mode 0777), so they could replace it"},
+		{"in a group-writable directory is refused", dirMode(0o770), "is writable by group or others (mode 0770)"},
+		{"in a sticky world-writable directory (/tmp) loads", dirMode(0o777 | os.ModeSticky), ""},
+		{"through a symlink into a world-writable directory is refused", func(t *testing.T, p string) {
+			open := filepath.Join(t.TempDir(), "open")
+			if err := os.Mkdir(open, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(open, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(p, filepath.Join(open, "config.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(open, "config.yaml"), p); err != nil {
+				t.Fatal(err)
+			}
+		}, "is writable by group or others (mode 0777)"},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.yaml")
