@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -181,6 +182,7 @@ func checkCredential(host string, cred ocir.Credential, now time.Time) (string, 
 
 // explain adds what the node operator can do to the core's error.
 func explain(image string, err error) error {
+	image = shown(image)
 	switch {
 	case errors.Is(err, ocir.ErrNotOCIRHost):
 		// err names the host and what OCIR hosts look like.
@@ -193,6 +195,18 @@ func explain(image string, err error) error {
 		return fmt.Errorf("no credentials for %s: %w (raise --timeout, at most %s)", image, err, MaxTimeout)
 	}
 	return fmt.Errorf("no credentials for %s: %w", image, err)
+}
+
+// shown is image as it may go into the kubelet's log: itself when it is
+// printable ASCII, else quoted with escapes, so that a request cannot put
+// a new line or a terminal escape into the log.
+func shown(image string) string {
+	for i := 0; i < len(image); i++ {
+		if image[i] < 0x20 || image[i] > 0x7e {
+			return strconv.QuoteToASCII(image)
+		}
+	}
+	return image
 }
 
 func (p *Plugin) note(format string, args ...any) {
