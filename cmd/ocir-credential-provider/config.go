@@ -66,6 +66,18 @@ func configCommand(e env) *cli.Command {
 			if c.IsSet("default-cache-duration") && o.DefaultCacheDuration <= 0 {
 				return errors.New("--default-cache-duration must be positive")
 			}
+			// The service-account provider's flags mean nothing without an
+			// audience: say so rather than drop them.
+			if c.IsSet("service-account-audience") && strings.TrimSpace(o.ServiceAccountAudience) == "" {
+				return cmdline.Usagef("--service-account-audience must not be empty")
+			}
+			if o.ServiceAccountAudience == "" {
+				for _, f := range []string{"service-account-name", "required-annotation"} {
+					if c.IsSet(f) {
+						return cmdline.Usagef("--%s applies to the service-account provider: give --service-account-audience too", f)
+					}
+				}
+			}
 			out, err := providerconfig.GenerateConfig(o)
 			if err != nil {
 				return err

@@ -108,7 +108,10 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "ocir-node-installer: running %v on the host\n", argv)
-	return syscall.Exec(argv[0], argv, env)
+	if err := syscall.Exec(argv[0], argv, env); err != nil {
+		return fmt.Errorf("run %s on the host (HOST_ROOT %s): %w", argv[0], hostRoot, err)
+	}
+	return nil
 }
 
 // isHelp reports whether the command line asks for the usage text.
