@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir"
@@ -114,6 +115,12 @@ func (p *Plugin) Answer(ctx context.Context, req Request) ([]byte, error) {
 	defer cancel()
 
 	host, repo := registry.SplitImage(req.Image)
+	// The host is also the key of the answer's auth map, as written: it
+	// must be a host (name or [IPv6], optional port) and nothing a URL
+	// parser would cut off ("iad.ocir.io?x" reads as iad.ocir.io).
+	if strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != "" {
+		return nil, explain(req.Image, fmt.Errorf("%w: %s is not a registry host name", ocir.ErrNotOCIRHost, shown(host)))
+	}
 	var opts []ocir.RequestOption
 	if req.ServiceAccountToken != "" {
 		// KEP-4412: the kubelet handed over the pod's projected token; the
