@@ -392,6 +392,23 @@ note_new_dirs() {
 	done
 }
 
+# keep_new_dirs remembers, past this run, the directories this install
+# created, so that uninstall can remove them again once they are empty.
+keep_new_dirs() {
+	[ -f "$backup/dirs" ] || return 0
+	while IFS= read -r d; do
+		grep -qxF -- "$d" "$state_dir/created-dirs" 2>/dev/null || printf '%s\n' "$d" >>"$state_dir/created-dirs"
+	done <"$backup/dirs"
+}
+
+# remove_new_dirs DIRS removes those of the directories an install created
+# that are empty now, deepest first.
+remove_new_dirs() {
+	printf '%s\n' "$1" | awk 'NF { print length($0), $0 }' | sort -rn | cut -d ' ' -f 2- | while IFS= read -r d; do
+		rmdir "$root$d" 2>/dev/null || true
+	done
+}
+
 # --- the kubelet process -----------------------------------------------------
 
 # kubelet_pids prints the PID of each running kubelet.
@@ -784,12 +801,14 @@ Not trying again, which would restart the kubelet again. Fix the cause (or chang
 	fi
 	if [ "$restart" = no ]; then
 		rm -f "$failed_memo"
+		keep_new_dirs
 		log "nothing changed; the kubelet was not restarted"
 		return 0
 	fi
 	verify_error=''
 	if restart_kubelet && verify_restart with; then
 		rm -f "$failed_memo"
+		keep_new_dirs
 		log "the kubelet runs with ocir-credential-provider"
 		return 0
 	fi
@@ -881,9 +900,12 @@ Changed nothing and kept $CONFIG_FILE and $BIN_DIR, without which the kubelet wo
 		log "removed $CONFIG_FILE"
 	fi
 	remove_binaries
+	created=''
+	[ -f "$state_dir/created-dirs" ] && created=$(cat "$state_dir/created-dirs")
 	# State, the memo of a failed install, and the copy of this script the
 	# DaemonSet installer staged.
 	rm -rf "$top_dir"
+	remove_new_dirs "$created"
 	if [ "$restart" = no ]; then
 		log "nothing to undo in the kubelet's flags; the kubelet was not restarted"
 	fi

@@ -286,6 +286,7 @@ func TestInstallIsIdempotentAndUninstallRestores(t *testing.T) {
 		unit      string
 		flagsFile string
 		files     map[string]string
+		absent    []string // directories the node does not have
 		wantLine  string
 	}{
 		{
@@ -304,6 +305,11 @@ func TestInstallIsIdempotentAndUninstallRestores(t *testing.T) {
 			wantLine: `KUBELET_EXTRA_ARGS="` + flagConfig + " " + flagBin + `"`,
 		},
 		{
+			name: "a node without /etc/kubernetes, /usr/local/lib and /etc/default", unit: kubeadmUnit, flagsFile: "etc/default/kubelet",
+			files: map[string]string{}, absent: []string{"etc/kubernetes", "usr/local/lib", "etc/default"},
+			wantLine: `KUBELET_EXTRA_ARGS="` + flagConfig + " " + flagBin + `"`,
+		},
+		{
 			name: "flags file without the variable", unit: kubeadmUnit, flagsFile: "etc/default/kubelet",
 			files:    map[string]string{"etc/default/kubelet": "HTTP_PROXY=http://proxy.internal:3128\n"},
 			wantLine: `KUBELET_EXTRA_ARGS="` + flagConfig + " " + flagBin + `"`,
@@ -312,6 +318,11 @@ func TestInstallIsIdempotentAndUninstallRestores(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			n := newNode(t, tc.unit, tc.files)
+			for _, d := range tc.absent {
+				if err := os.Remove(filepath.Join(n.root, d)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			pristine := snapshot(t, n.root)
 
 			out := n.mustRun("install")
