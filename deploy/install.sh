@@ -377,11 +377,7 @@ restore() {
 		fi
 	done <"$backup/list"
 	# Directories this run created, if they are empty again.
-	if [ -f "$backup/dirs" ]; then
-		while IFS= read -r d; do
-			rmdir "$root$d" 2>/dev/null || true
-		done <"$backup/dirs"
-	fi
+	[ ! -f "$backup/dirs" ] || remove_new_dirs "$(cat "$backup/dirs")"
 }
 
 # note_new_dirs HOSTPATH... records which of these directories do not exist
@@ -594,10 +590,12 @@ check_config_file() {
 	if [ -L "$root$CONFIG_FILE" ] || { [ -e "$root$CONFIG_FILE" ] && [ ! -f "$root$CONFIG_FILE" ]; }; then
 		die "$CONFIG_FILE exists and is not a regular file; choose another CONFIG_FILE"
 	fi
-	if [ -f "$root$CONFIG_FILE" ] && ! cmp -s "$1" "$root$CONFIG_FILE" &&
-		! { [ -f "$state_dir/flags-after" ] && grep -qF -- "$flag_config" "$state_dir/flags-after"; }; then
-		die "$CONFIG_FILE already exists and was not installed by this script; merge the providers of $1 into it yourself, or choose another CONFIG_FILE"
+	[ -f "$root$CONFIG_FILE" ] && ! cmp -s "$1" "$root$CONFIG_FILE" || return 0
+	if [ -f "$state_dir/flags-after" ]; then
+		split_value "$(cat "$state_dir/flags-after")"
+		has_flag "$value" "$flag_config" && return 0
 	fi
+	die "$CONFIG_FILE already exists and was not installed by this script; merge the providers of $1 into it yourself, or choose another CONFIG_FILE"
 }
 
 # check_rancher fails before anything is touched if the node already has
