@@ -36,12 +36,24 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
+	raw, err := readAtMost(f, limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return nil, fmt.Errorf("%s: %w", path, err)
+	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	return raw, nil
+}
+
+// readAtMost reads f to its end, or fails with ErrTooLarge past limit bytes.
+func readAtMost(f io.Reader, limit int64) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
 	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%s: %w (more than %d bytes)", path, ErrTooLarge, limit)
+		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
 	}
 	return raw, nil
 }
@@ -63,14 +75,7 @@ func ReadTrusted(path string, limit int64) ([]byte, error) {
 	if err := trustedDirs(path); err != nil {
 		return nil, fmt.Errorf("refusing to use it: %w", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%w (more than %d bytes)", ErrTooLarge, limit)
-	}
-	return raw, nil
+	return readAtMost(f, limit)
 }
 
 // Open opens path for reading, non-blocking, and returns it only if it is

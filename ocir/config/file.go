@@ -77,7 +77,11 @@ func Load(path string, explicit bool) (*File, error) {
 	if path == "" {
 		return &File{}, nil
 	}
-	raw, err := readTrusted(path)
+	// Read only if nobody but its owner (this user or root) can have
+	// written or replaced it: its rules and mirrors decide which hosts
+	// receive tokens, so a file another user can edit could send them
+	// anywhere.
+	raw, err := userfile.ReadTrusted(path, userfile.ConfigLimit)
 	if errors.Is(err, os.ErrNotExist) && !explicit {
 		return &File{}, nil
 	}
@@ -92,14 +96,6 @@ func Load(path string, explicit bool) (*File, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return f, nil
-}
-
-// readTrusted reads the config file only if nobody but its owner (this
-// user or root) can have written it: its rules and mirrors decide which
-// hosts receive tokens, so a file another user can edit could send them
-// anywhere.
-func readTrusted(path string) ([]byte, error) {
-	return userfile.ReadTrusted(path, userfile.ConfigLimit)
 }
 
 // Parse decodes and validates a config file. Unknown keys are errors that

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
 // Endpoint names used by counters and faults.
@@ -407,7 +409,7 @@ func (e *Emulator) ProxyURL() string { return e.proxyURL }
 // proxy): loopback hosts directly, everything else through ProxyURL. It
 // fits ocir.WithProxy and http.Transport.Proxy (via a request's URL).
 func (e *Emulator) Proxy(u *url.URL) (*url.URL, error) {
-	if h := u.Hostname(); h == "localhost" || net.ParseIP(h).IsLoopback() {
+	if config.IsLoopback(u.Hostname()) {
 		return nil, nil
 	}
 	return url.Parse(e.proxyURL)
