@@ -1,6 +1,9 @@
 package ocicli
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestOCIConfigParser(t *testing.T) {
 	cfg, err := Parse("/x/config", []byte("\ufeff# comment\n; other\n[DEFAULT]\nKey_File = ~/k.pem\nregion=iad\n\n[P]\nkey_file=rel/k.pem\n"))
@@ -15,6 +18,19 @@ func TestOCIConfigParser(t *testing.T) {
 	}
 	if cfg.Get("P", "region") != "iad" {
 		t.Error("P does not inherit region from DEFAULT")
+	}
+	// Windows line endings, a value longer than any read buffer, and
+	// errors that still name the right line.
+	long := strings.Repeat("a", 200<<10)
+	cfg, err = Parse("c", []byte("[A]\r\nuser = u\r\n\r\nkey_content="+long+"\r\nregion=iad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Get("A", "user") != "u" || cfg.Get("A", "key_content") != long || cfg.Get("A", "region") != "iad" {
+		t.Errorf("CRLF file with a long line: user %q, region %q, key_content of %d bytes", cfg.Get("A", "user"), cfg.Get("A", "region"), len(cfg.Get("A", "key_content")))
+	}
+	if _, err := Parse("c", []byte("[A]\r\n\r\njunk\r\n")); err == nil || !strings.Contains(err.Error(), "c:3:") {
+		t.Errorf("error for line 3: %v", err)
 	}
 	for _, bad := range []string{"user=x\n", "[]\n", "[A\n", "[A]\njunk\n", "[A]\n=v\n"} {
 		if _, err := Parse("c", []byte(bad)); err == nil {
