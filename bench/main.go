@@ -49,16 +49,21 @@ const (
 // Result is one benchmark case. Times are nanoseconds, RSS KiB; ratios are
 // subject/floor of interleaved pairs.
 type Result struct {
-	Name        string             `json:"name"`
-	Runs        int                `json:"runs"`
-	MedianNs    int64              `json:"medianNs"`
-	P99Ns       int64              `json:"p99Ns"`
-	FloorMedian int64              `json:"floorMedianNs,omitempty"`
-	MedianRatio float64            `json:"medianRatio,omitempty"`
-	P99Ratio    float64            `json:"p99Ratio,omitempty"`
-	CPURatio    float64            `json:"cpuMedianRatio,omitempty"` // user+sys CPU, subject/floor, median of pairs
-	PeakRSSKiB  int64              `json:"peakRssKiB"`
-	FloorRSSKiB int64              `json:"floorPeakRssKiB,omitempty"`
+	Name        string  `json:"name"`
+	Runs        int     `json:"runs"`
+	MedianNs    int64   `json:"medianNs"`
+	P99Ns       int64   `json:"p99Ns"`
+	FloorMedian int64   `json:"floorMedianNs,omitempty"`
+	MedianRatio float64 `json:"medianRatio,omitempty"`
+	P99Ratio    float64 `json:"p99Ratio,omitempty"`
+	CPURatio    float64 `json:"cpuMedianRatio,omitempty"` // user+sys CPU, subject/floor, median of pairs
+	PeakRSSKiB  int64   `json:"peakRssKiB"`
+	FloorRSSKiB int64   `json:"floorPeakRssKiB,omitempty"`
+	// Faults and FloorFaults are the median minor page faults per run:
+	// steadier than time on a machine whose page faults cost more at
+	// some hours than at others.
+	Faults      int64              `json:"minorFaultsMedian,omitempty"`
+	FloorFaults int64              `json:"floorMinorFaultsMedian,omitempty"`
 	Failures    int                `json:"failures"`
 	PerRun      map[string]float64 `json:"requestsPerRun,omitempty"`
 	Totals      map[string]int     `json:"requestsTotal,omitempty"`
@@ -232,6 +237,7 @@ type execution struct {
 	wall   time.Duration
 	cpu    time.Duration // user + system
 	rssKiB int64
+	faults int64 // minor page faults
 	stdout []byte
 	err    error
 }
@@ -259,6 +265,7 @@ func execOnce(path string, args []string, env []string, stdinFile string) execut
 	if cmd.ProcessState != nil {
 		x.rssKiB = maxRSSKiB(cmd.ProcessState)
 		x.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		x.faults = minorFaults(cmd.ProcessState)
 	}
 	return x
 }
@@ -349,7 +356,7 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 		floorArgs = []string{floorMode}
 	}
 	b.e.ResetCounters()
-	var subj, flo []int64
+	var subj, flo, subjFaults, floFaults []int64
 	var ratios, cpuRatios []float64
 	for i := range pairs {
 		var s, f execution
@@ -367,6 +374,7 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 			return r, fmt.Errorf("floor: %w", f.err)
 		}
 		subj, flo = append(subj, int64(s.wall)), append(flo, int64(f.wall))
+		subjFaults, floFaults = append(subjFaults, s.faults), append(floFaults, f.faults)
 		ratios = append(ratios, float64(s.wall)/float64(f.wall))
 		if f.cpu > 0 {
 			cpuRatios = append(cpuRatios, float64(s.cpu)/float64(f.cpu))
@@ -393,6 +401,7 @@ func (b *bench) warm(name string, pairs int, binary, action, stdin, floorMode st
 	r.FloorMedian = quantile(flo, 0.5)
 	r.MedianRatio, r.P99Ratio = round2(quantileF(ratios, 0.5)), round2(quantileF(ratios, 0.99))
 	r.CPURatio = round2(quantileF(cpuRatios, 0.5))
+	r.Faults, r.FloorFaults = quantile(subjFaults, 0.5), quantile(floFaults, 0.5)
 	return r, nil
 }
 
@@ -536,8 +545,8 @@ func ms(ns int64) string {
 func printTable(w io.Writer, rep Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	fmt.Fprintf(w, "\n%s/%s, %d CPUs, %s\n\n", rep.GoOS, rep.GoArch, rep.CPUs, rep.When.Format(time.RFC3339))
-	fmt.Fprintln(tw, "| case\t| runs\t| median ms\t| p99 ms\t| × floor (median)\t| × floor (p99)\t| CPU × floor\t| peak RSS MiB\t| failures\t| OCI requests\t|")
-	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
+	fmt.Fprintln(tw, "| case\t| runs\t| median ms\t| p99 ms\t| × floor (median)\t| × floor (p99)\t| CPU × floor\t| page faults (floor)\t| peak RSS MiB\t| failures\t| OCI requests\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
 	for _, r := range rep.Results {
 		ratio, p99 := "-", "-"
 		if r.MedianRatio > 0 {
@@ -550,6 +559,10 @@ func printTable(w io.Writer, rep Report) {
 		if r.CPURatio > 0 {
 			cpu = fmt.Sprintf("%.2f", r.CPURatio)
 		}
+		faults := "-"
+		if r.Faults > 0 {
+			faults = fmt.Sprintf("%d (%d)", r.Faults, r.FloorFaults)
+		}
 		reqs := requests(r)
 		if r.BoundNs > 0 {
 			reqs += fmt.Sprintf("; bound %s ms, excess %s ms", ms(r.BoundNs), ms(r.MedianNs-r.BoundNs))
@@ -557,8 +570,8 @@ func printTable(w io.Writer, rep Report) {
 		if r.AddedNs != 0 {
 			reqs += fmt.Sprintf("; latency added %s ms = %.1f round trips", ms(r.AddedNs), r.RoundTrips)
 		}
-		fmt.Fprintf(tw, "| %s\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t| %.1f\t| %d\t| %s\t|\n", r.Name, r.Runs, ms(r.MedianNs), ms(r.P99Ns), ratio, p99, cpu,
-			float64(r.PeakRSSKiB)/1024, r.Failures, reqs)
+		fmt.Fprintf(tw, "| %s\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t| %s\t| %.1f\t| %d\t| %s\t|\n", r.Name, r.Runs, ms(r.MedianNs), ms(r.P99Ns), ratio, p99, cpu,
+			faults, float64(r.PeakRSSKiB)/1024, r.Failures, reqs)
 	}
 	tw.Flush()
 	if rep.Results[0].FloorMedian > 0 {
