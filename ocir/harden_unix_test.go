@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Lock files are private, never followed through a symlink, and a loose
@@ -87,5 +88,43 @@ func TestCacheDirNeverCreatedInsideAnotherUsersDirectory(t *testing.T) {
 	mustCredential(t, p, "iad.ocir.io")
 	if files, _ := filepath.Glob(filepath.Join(real, "*.json")); len(files) != 0 {
 		t.Errorf("wrote through the symlinked cache dir: %v", files)
+	}
+}
+
+// A FIFO planted where a lock file or a cache entry belongs is neither
+// waited on nor read: opening it would block until a writer comes, past
+// every deadline and signal. The lookup goes on without the cache.
+func TestFIFOsInTheCacheDirNeverBlock(t *testing.T) {
+	w := startWorld(t)
+	mustCredential(t, w.provider(), "iad.ocir.io")
+	locks, _ := filepath.Glob(filepath.Join(w.cacheDir, "*.lock"))
+	if len(locks) == 0 {
+		t.Fatal("the lookup left no lock file to replace")
+	}
+	for _, lock := range locks {
+		entry := strings.TrimSuffix(lock, ".lock") + ".json"
+		for _, path := range []string{lock, entry} {
+			os.Remove(path)
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := w.e.Count("token")
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.provider().Credential(context.Background(), "iad.ocir.io")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("lookup with FIFOs in the cache dir: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("blocked on a FIFO in the cache directory")
+	}
+	if got := w.e.Count("token") - before; got != 1 {
+		t.Errorf("token requests = %d, want 1 (fetched without the cache)", got)
 	}
 }

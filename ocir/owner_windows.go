@@ -10,5 +10,5 @@ func ownedByMe(os.FileInfo) bool       { return true }
 func privatePerm(os.FileInfo) bool     { return true }
 func ownedByMeOrRoot(os.FileInfo) bool { return true }
 
-// lockNoFollow: Windows has no O_NOFOLLOW.
-const lockNoFollow = 0
+// safeOpen: Windows has neither O_NOFOLLOW nor FIFOs to fear.
+const safeOpen = 0
