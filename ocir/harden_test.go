@@ -46,6 +46,9 @@ func TestNoTokenOrSignatureForLookAlikeHosts(t *testing.T) {
 			&config.File{Mirrors: []config.Mirror{{Host: "mirror.internal:5000", TokenURL: "http://localho\u017ft:1/t"}}}},
 		{"mirror tokenURL with user info", "mirror.internal:5000",
 			&config.File{Mirrors: []config.Mirror{{Host: "mirror.internal:5000", TokenURL: "https://evil.example@iad.ocir.io/t"}}}},
+		{"fragment hiding another host after @", "iad.ocir.io#@evil.example", nil},
+		{"query hiding another host after @", "https://iad.ocir.io?@evil.example", nil},
+		{"query after the host", "iad.ocir.io?x", nil},
 		{"declared host that is not ASCII", "\u0130ad.example.com",
 			&config.File{Hosts: []config.DeclaredHost{{Host: "\u0130ad.example.com", Region: "iad"}}}},
 	}

@@ -303,11 +303,16 @@ func Host(serverURL string) (string, error) {
 		}
 		s = s[i+3:]
 	}
-	if i := strings.IndexAny(s, "/?#"); i >= 0 {
-		s = s[:i]
+	// Clients send a host, maybe with a path; never user info, a query or
+	// a fragment. Those are refused anywhere, not just before the first
+	// "/": URL parsers disagree on where the host of
+	// "iad.ocir.io#@other.example" is, and the token must go to the host
+	// every one of them sees.
+	if i := strings.IndexAny(s, "@?#"); i >= 0 {
+		return "", fmt.Errorf("%w: %q at offset %d (user info, a query or a fragment is not part of a registry's address)", ErrInvalidServerURL, s[i], i)
 	}
-	if strings.Contains(s, "@") {
-		return "", fmt.Errorf("%w: user info is not allowed", ErrInvalidServerURL)
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
 	}
 	u, err := url.Parse("https://" + s)
 	if err != nil || u.Host != s {

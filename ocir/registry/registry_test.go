@@ -37,7 +37,13 @@ func TestHostExtractsWhatClientsSend(t *testing.T) {
 
 func TestHostRejectsGarbage(t *testing.T) {
 	for _, in := range []string{"", "   ", "ftp://iad.ocir.io", "user:pw@iad.ocir.io", "iad.ocir.io:", "iad.ocir.io:99999",
-		"iad.ocir.io:abc", "-bad.ocir.io", "bad..ocir.io", "iad ocir io", "https://", strings.Repeat("a", 3000), "iad.ocir.io%00"} {
+		"iad.ocir.io:abc", "-bad.ocir.io", "bad..ocir.io", "iad ocir io", "https://", strings.Repeat("a", 3000), "iad.ocir.io%00",
+		// A query, a fragment or an "@" is never part of what a client
+		// sends for a registry, and parsers disagree on where such a
+		// URL's host is ("iad.ocir.io#@evil.example" is evil.example's to
+		// a parser that splits at the last "@").
+		"iad.ocir.io#@evil.example", "iad.ocir.io?@evil.example", "https://iad.ocir.io#@evil.example",
+		"iad.ocir.io?x", "iad.ocir.io#", "iad.ocir.io/v2/?x", "iad.ocir.io/ns@evil.example", "https://evil.example\\@iad.ocir.io"} {
 		if got, err := Host(in); err == nil {
 			t.Errorf("Host(%q) = %q, want error", in, got)
 		} else if !errors.Is(err, ErrInvalidServerURL) {
@@ -209,6 +215,9 @@ func FuzzHost(f *testing.F) {
 			if host[i] < 0x21 || host[i] > 0x7e {
 				t.Fatalf("Host(%q) = %q has byte 0x%02x", in, host, host[i])
 			}
+		}
+		if strings.ContainsAny(in, "@?#") {
+			t.Fatalf("Host(%q) = %q: accepted user info, a query or a fragment", in, host)
 		}
 		if nonASCII(strings.Trim(in, asciiSpace)) >= 0 {
 			t.Fatalf("Host(%q) accepted non-ASCII input", in)
