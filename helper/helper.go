@@ -102,28 +102,59 @@ type Helper struct {
 
 var _ credentials.Helper = (*Helper)(nil)
 
-// Option configures a Helper.
+// Option configures a Helper; a nil Option is ignored.
 type Option func(*Helper)
 
 // WithContext sets the context of token calls (for cancellation by a
-// signal); the Source applies its own overall deadline.
-func WithContext(ctx context.Context) Option { return func(h *Helper) { h.ctx = ctx } }
+// signal); the Source applies its own overall deadline. A nil ctx means
+// context.Background().
+func WithContext(ctx context.Context) Option {
+	return func(h *Helper) {
+		if ctx != nil {
+			h.ctx = ctx
+		}
+	}
+}
 
 // WithOnError sets the OCIR_ON_ERROR behaviour.
 func WithOnError(o OnError) Option { return func(h *Helper) { h.onError = o } }
 
 // WithStderr sets where user-facing hints go (never stdout: stdout belongs
-// to the protocol).
-func WithStderr(w io.Writer) Option { return func(h *Helper) { h.stderr = w } }
+// to the protocol); nil discards them, as without the option.
+func WithStderr(w io.Writer) Option {
+	return func(h *Helper) {
+		if w != nil {
+			h.stderr = w
+		}
+	}
+}
 
-// WithLogger sets the logger for diagnostics.
-func WithLogger(l *slog.Logger) Option { return func(h *Helper) { h.log = l } }
+// WithLogger sets the logger for diagnostics; nil discards them, as without
+// the option.
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Helper) {
+		if l != nil {
+			h.log = l
+		}
+	}
+}
 
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(h *Helper) { h.now = now } }
+// WithClock replaces time.Now, for tests; nil means time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(h *Helper) {
+		if now != nil {
+			h.now = now
+		}
+	}
+}
 
-// New returns a Helper that answers from src.
+// New returns a Helper that answers from src. Nil options are ignored; a
+// nil src fails every Get like a Provider ocir.New did not build
+// (ocir.ErrIdentityBroken).
 func New(src Source, opts ...Option) *Helper {
+	if src == nil {
+		src = (*ocir.Provider)(nil)
+	}
 	h := &Helper{
 		src:    src,
 		ctx:    context.Background(),
@@ -132,7 +163,9 @@ func New(src Source, opts ...Option) *Helper {
 		now:    time.Now,
 	}
 	for _, o := range opts {
-		o(h)
+		if o != nil {
+			o(h)
+		}
 	}
 	return h
 }

@@ -64,3 +64,18 @@ func TestParseOnError(t *testing.T) {
 		t.Error("anon accepted")
 	}
 }
+
+// Options given nil mean their default, and a Helper without a source
+// fails each Get with an error rather than panicking.
+func TestNilOptionsMeanTheDefaultAndNoSourceIsAnError(t *testing.T) {
+	//lint:ignore SA1012 a nil context is the misuse under test
+	h := New(newFake(t), nil, WithContext(nil), WithStderr(nil), WithLogger(nil), WithClock(nil))
+	if user, secret, err := h.Get("iad.ocir.io"); err != nil || user != "BEARER_TOKEN" || secret == "" {
+		t.Errorf("Get with nil options = %q, %q, %v", user, secret, err)
+	}
+	for name, src := range map[string]Source{"nil source": nil, "nil provider": (*ocir.Provider)(nil)} {
+		if _, _, err := New(src).Get("iad.ocir.io"); err == nil || !strings.Contains(err.Error(), "not built by ocir.New") {
+			t.Errorf("%s: Get = %v, want an error saying the provider was not built", name, err)
+		}
+	}
+}

@@ -54,9 +54,7 @@ func NewFromSettings(s config.Settings, opts ...Option) (*Provider, error) {
 	// Options only set fields, so applying them to a scratch Provider
 	// tells which of the config file and the logger the caller supplies.
 	var given Provider
-	for _, o := range opts {
-		o(&given)
-	}
+	applyOptions(&given, opts)
 	base := []Option{withSettings(s)}
 	if given.cfg == nil {
 		cfg, err := config.Load(s.ConfigPath, s.ConfigExplicit)
@@ -85,7 +83,7 @@ func NewFromSettings(s config.Settings, opts ...Option) (*Provider, error) {
 // OCIR_LOG_FILE). It is safe to call on any Provider, more than once; the
 // Provider must not log afterwards, so call it when done with the Provider.
 func (p *Provider) Close() error {
-	if p.closer == nil {
+	if p == nil || p.closer == nil {
 		return nil
 	}
 	p.closer.once.Do(func() { p.closer.err = p.closer.c.Close() })

@@ -4,23 +4,39 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 )
 
-// Option configures a Provider.
+// Option configures a Provider. A nil Option is ignored.
 type Option func(*Provider)
 
-// WithLogger sets the logger; the default discards everything.
-func WithLogger(l *slog.Logger) Option { return func(p *Provider) { p.log = l } }
+// WithLogger sets the logger; the default, and a nil l, discard everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(p *Provider) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		p.log = l
+	}
+}
 
 // WithHTTPClient sets the client used for token calls (not for the
-// instance metadata probe, which must bypass proxies).
+// instance metadata probe, which must bypass proxies); nil means one built
+// from the environment, as without the option.
 func WithHTTPClient(c *http.Client) Option { return func(p *Provider) { p.http = c } }
 
 // withClock replaces time.Now, for tests.
-func withClock(now func() time.Time) Option { return func(p *Provider) { p.now = now } }
+func withClock(now func() time.Time) Option {
+	return func(p *Provider) {
+		if now == nil {
+			now = time.Now
+		}
+		p.now = now
+	}
+}
 
 // WithCacheDir sets the on-disk cache directory; "" means memory only.
 func WithCacheDir(dir string) Option { return func(p *Provider) { p.cacheDir = dir } }
@@ -28,8 +44,17 @@ func WithCacheDir(dir string) Option { return func(p *Provider) { p.cacheDir = d
 // WithCache turns caching (memory and disk) on or off.
 func WithCache(on bool) Option { return func(p *Provider) { p.cacheOn = on } }
 
-// WithTimeout bounds one Credential call, retries included.
-func WithTimeout(d time.Duration) Option { return func(p *Provider) { p.timeout = d } }
+// WithTimeout bounds one Credential call, retries included. A d of zero
+// or less means the default (config.DefaultTimeout), never no bound: a
+// call without one could wait on a dead endpoint forever.
+func WithTimeout(d time.Duration) Option {
+	return func(p *Provider) {
+		if d <= 0 {
+			d = config.DefaultTimeout
+		}
+		p.timeout = d
+	}
+}
 
 // WithConfig sets the parsed config file (rules and mirrors); nil means no
 // config file.
@@ -46,13 +71,21 @@ func WithConfig(f *config.File) Option {
 // and trust roots. The OCI SDK's own principal constructors (instance,
 // resource, OKE workload identity) still read the process environment for
 // the variables they document, and proxies come from the process
-// environment as net/http reads it, unless WithProxy says otherwise.
-func WithGetenv(getenv func(string) string) Option { return func(p *Provider) { p.getenv = getenv } }
+// environment as net/http reads it, unless WithProxy says otherwise. A nil
+// getenv means os.Getenv.
+func WithGetenv(getenv func(string) string) Option {
+	return func(p *Provider) {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		p.getenv = getenv
+	}
+}
 
 // WithProxy sets the proxy for requests to OCI and to registries: it returns
 // the proxy URL for a request's URL, nil for a direct connection. The
 // default is net/http's ProxyFromEnvironment (HTTPS_PROXY, HTTP_PROXY,
-// NO_PROXY of the process, read once). Whatever it says, the instance
+// NO_PROXY of the process, read once), also when proxy is nil. Whatever it says, the instance
 // metadata service and loopback hosts are always reached directly.
 func WithProxy(proxy func(*url.URL) (*url.URL, error)) Option {
 	return func(p *Provider) { p.proxy = proxy }
@@ -75,7 +108,7 @@ func withSettings(s config.Settings) Option {
 // (chassisAssetTagPath), for tests.
 func withDMIPath(path string) Option { return func(p *Provider) { p.dmiPath = path } }
 
-// RequestOption adjusts a single Credential call.
+// RequestOption adjusts a single Credential call; a nil one is ignored.
 type RequestOption func(*request)
 
 type request struct {

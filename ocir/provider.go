@@ -92,7 +92,9 @@ type Provider struct {
 	loaded      *registry.Table // see table
 }
 
-// New returns a Provider. It does nothing else.
+// New returns a Provider. It does nothing else. A Provider must come from
+// New (or NewFromEnv, NewFromSettings): the methods of the zero value or of
+// a nil *Provider fail with ErrIdentityBroken.
 func New(opts ...Option) *Provider {
 	p := &Provider{
 		log:       slog.New(slog.DiscardHandler),
@@ -107,9 +109,7 @@ func New(opts ...Option) *Provider {
 			return rsa.GenerateKey(rand.Reader, sessionKeyBits)
 		},
 	}
-	for _, o := range opts {
-		o(p)
-	}
+	applyOptions(p, opts)
 	p.cache = newCache(p.cacheOn, p.cacheDir, p.log, p.now)
 	p.keys = map[string]common.KeyProvider{}
 	p.sessions = map[string]*session{}
@@ -133,7 +133,9 @@ func (p *Provider) Registry(serverURL string) (registry.Registry, error) {
 func (p *Provider) Credential(ctx context.Context, serverURL string, opts ...RequestOption) (Credential, error) {
 	req := &request{}
 	for _, o := range opts {
-		o(req)
+		if o != nil { // as with Option, nil is no change
+			o(req)
+		}
 	}
 	reg, err := p.recognize(serverURL)
 	if err != nil {
@@ -233,12 +235,20 @@ type CacheEntry struct {
 
 // List returns the cached entries that are still valid. It never touches
 // the network.
-func (p *Provider) List() ([]CacheEntry, error) { return p.cache.list(), nil }
+func (p *Provider) List() ([]CacheEntry, error) {
+	if err := p.built(); err != nil {
+		return nil, err
+	}
+	return p.cache.list(), nil
+}
 
 // Clear removes every cached token (memory and disk), the federated
 // sessions and the remembered negative answers. Lock files stay: another
 // process may hold one.
 func (p *Provider) Clear() error {
+	if err := p.built(); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	p.sessions = map[string]*session{}
 	p.mu.Unlock()
@@ -252,6 +262,27 @@ func (p *Provider) Drop(serverURL string) error {
 		return err
 	}
 	return p.cache.remove(func(e *cacheEntry) bool { return e.Registry == reg.Host }, false)
+}
+
+// applyOptions applies opts to p, skipping nil ones.
+func applyOptions(p *Provider, opts []Option) {
+	for _, o := range opts {
+		if o != nil {
+			o(p)
+		}
+	}
+}
+
+// errNotBuilt is the cause of every call on a Provider New did not build.
+var errNotBuilt = errors.New("the ocir.Provider was not built by ocir.New or ocir.NewFromEnv")
+
+// built fails for the zero Provider and a nil *Provider (for instance one
+// behind a non-nil interface), which would otherwise panic deep inside.
+func (p *Provider) built() error {
+	if p == nil || p.cache == nil {
+		return &Error{Kind: ErrIdentityBroken, Err: errNotBuilt, Hint: "create it with ocir.New or ocir.NewFromEnv"}
+	}
+	return nil
 }
 
 func isWindows() bool { return runtime.GOOS == "windows" }

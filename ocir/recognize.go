@@ -29,6 +29,9 @@ func (p *Provider) table() *registry.Table {
 // host the config file declares) or a configured mirror, from local facts
 // only. Every Provider entry point that takes a server URL starts here.
 func (p *Provider) recognize(serverURL string) (registry.Registry, error) {
+	if err := p.built(); err != nil {
+		return registry.Registry{}, err
+	}
 	host, err := registry.Host(serverURL)
 	if err != nil {
 		return registry.Registry{}, &Error{Kind: ErrNotOCIRHost, Err: err}

@@ -20,6 +20,9 @@ import (
 // follows a redirect. Front ends use it to reach a registry with the same
 // network settings (package pullcheck).
 func (p *Provider) HTTPClient() (*http.Client, error) {
+	if err := p.built(); err != nil {
+		return nil, err
+	}
 	if p.http != nil {
 		c := *p.http // never replay a signed request to a redirect target
 		c.CheckRedirect = noRedirects

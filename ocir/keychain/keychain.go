@@ -32,7 +32,7 @@ type Source interface {
 
 var _ Source = (*ocir.Provider)(nil)
 
-// Option configures a Keychain.
+// Option configures a Keychain; a nil Option is ignored.
 type Option func(*Keychain)
 
 // WithAnonymousOn makes an error matching any of kinds (with errors.Is; the
@@ -44,9 +44,15 @@ func WithAnonymousOn(kinds ...error) Option {
 	return func(k *Keychain) { k.anonymousOn = append(k.anonymousOn, kinds...) }
 }
 
-// WithLogger sets where WithAnonymousOn fallbacks are reported; the default
-// discards them.
-func WithLogger(l *slog.Logger) Option { return func(k *Keychain) { k.log = l } }
+// WithLogger sets where WithAnonymousOn fallbacks are reported; the default,
+// and a nil l, discard them.
+func WithLogger(l *slog.Logger) Option {
+	return func(k *Keychain) {
+		if l != nil {
+			k.log = l
+		}
+	}
+}
 
 // Keychain resolves OCIR hosts to OCIR bearer credentials. It implements
 // authn.Keychain and authn.ContextKeychain and is safe for concurrent use.
@@ -61,14 +67,22 @@ var (
 	_ authn.ContextKeychain = (*Keychain)(nil)
 )
 
-// New returns a Keychain over src. It does nothing else.
+// New returns a Keychain over src. It does nothing else. A nil src (or a
+// nil *ocir.Provider) makes every resolution fail with
+// ocir.ErrIdentityBroken.
 func New(src Source, opts ...Option) *Keychain {
 	k := &Keychain{src: src, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
-		o(k)
+		if o != nil {
+			o(k)
+		}
 	}
 	return k
 }
+
+// errNoSource is the cause when a Keychain has nothing to ask: failing
+// the pull is better than panicking inside the caller's library.
+var errNoSource = &ocir.Error{Kind: ocir.ErrIdentityBroken, Err: errors.New("the keychain has no credential source"), Hint: "create it with keychain.New(provider), provider from ocir.New or ocir.NewFromEnv"}
 
 // Resolve implements authn.Keychain (go-containerregistry calls
 // ResolveContext when it has a context).
@@ -81,6 +95,9 @@ func (k *Keychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 func (k *Keychain) ResolveContext(ctx context.Context, target authn.Resource) (authn.Authenticator, error) {
 	// The registry alone (host[:port]), never the repository: OCIR tokens
 	// are per registry host, and the core validates the host.
+	if k == nil || k.src == nil {
+		return nil, errNoSource
+	}
 	cred, err := k.src.Credential(ctx, target.RegistryStr())
 	switch {
 	case err == nil:

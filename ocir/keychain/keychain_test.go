@@ -194,3 +194,28 @@ func TestResolveContextStopsWithTheCallersContext(t *testing.T) {
 		t.Fatalf("ResolveContext with a cancelled context = %v, %v; want a transient error wrapping context.Canceled", auth, err)
 	}
 }
+
+// A keychain over no source, or over a nil *ocir.Provider, fails each
+// resolution with an error instead of panicking inside the caller's pull;
+// nil options are ignored and a nil logger discards.
+func TestResolveWithoutASourceFailsCleanly(t *testing.T) {
+	target, err := name.NewRegistry("iad.ocir.io")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		src  keychain.Source
+	}{
+		{"nil source", nil},
+		{"nil provider", (*ocir.Provider)(nil)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := keychain.New(tt.src, nil, keychain.WithLogger(nil), keychain.WithAnonymousOn(ocir.ErrNoIdentity))
+			auth, err := k.Resolve(target)
+			if err == nil || !errors.Is(err, ocir.ErrIdentityBroken) {
+				t.Errorf("Resolve = %v, %v; want an ErrIdentityBroken error", auth, err)
+			}
+		})
+	}
+}
