@@ -10,6 +10,7 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
@@ -77,10 +78,15 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		}
 		return nil, nil
 	}
-	raw, err := ocicli.ReadFile(path)
+	raw, err := ocicli.ReadConfig(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !explicitPath && !required {
+		switch {
+		case errors.Is(err, os.ErrNotExist) && !explicitPath && !required:
 			return nil, nil
+		case errors.Is(err, userfile.ErrUntrusted):
+			// Refused, never skipped: falling through to the next
+			// identity would hide why the configured one is not used.
+			return nil, &Error{Kind: ErrIdentityBroken, Err: err, Hint: ocicli.ConfigHint(path)}
 		}
 		return nil, broken("read OCI config: %w", err)
 	}

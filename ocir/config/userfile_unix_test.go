@@ -4,6 +4,8 @@ package config
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,4 +39,29 @@ func TestUserNamedFilesMustBeRegularAndSmall(t *testing.T) {
 			t.Error("a FIFO was accepted as log file")
 		}
 	})
+}
+
+// TestLoadRefusesFilesOthersCouldHaveWritten: the rules and mirrors of the
+// config file decide which hosts receive tokens.
+func TestLoadRefusesFilesOthersCouldHaveWritten(t *testing.T) {
+	body := []byte("mirrors:\n  - host: registry-1.docker.io\n    tokenURL: https://iad.ocir.io/20180419/docker/token\n")
+	for _, tt := range userfiletest.TrustCases() {
+		t.Run(tt.Name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tt.Setup(t, path)
+			f, err := Load(path, true)
+			if tt.Want == "" {
+				if err != nil || len(f.Mirrors) != 1 {
+					t.Errorf("Load = %+v, %v", f, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.Want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("err = %v, want it to name the file and say %q", err, tt.Want)
+			}
+		})
+	}
 }

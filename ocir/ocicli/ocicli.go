@@ -11,6 +11,8 @@
 package ocicli
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -71,6 +73,29 @@ func Location(getenv func(string) string) (path, profile string) {
 	return path, profile
 }
 
-// ReadFile reads a file the user named (OCI config, key, token,
-// certificate bundle): regular files only, non-blocking, at most 1 MiB.
+// ReadFile reads a file the user named (key, token, certificate bundle):
+// regular files only, non-blocking, at most 1 MiB. The OCI config itself
+// is read with ReadConfig.
 func ReadFile(path string) ([]byte, error) { return userfile.Read(path, userfile.ConfigLimit) }
+
+// ReadConfig reads the OCI config file at path as ReadFile does, but only
+// if nobody other than its owner, this user or root, can have written it
+// or replaced it (userfile.ReadTrusted, the rule of OCIR_CONFIG): it
+// chooses the key that signs, the region and even the kind of identity,
+// so a file another user can edit could make this user sign with anything
+// it names. Files others can only read are fine, as for the OCI CLI. A
+// refusal wraps userfile.ErrUntrusted and names the file.
+func ReadConfig(path string) ([]byte, error) {
+	raw, err := userfile.ReadTrusted(path, userfile.ConfigLimit)
+	if errors.Is(err, userfile.ErrUntrusted) {
+		return nil, fmt.Errorf("OCI config %s: %w", path, err)
+	}
+	return raw, err
+}
+
+// ConfigHint says how to make an OCI config that ReadConfig refused
+// usable again.
+func ConfigHint(path string) string {
+	return fmt.Sprintf("the OCI config chooses the signing key, so only its owner (this user or root) may be able to change it; "+
+		"`oci setup repair-file-permissions --file %s` makes the file itself private", path)
+}

@@ -22,7 +22,7 @@ func ConfiguredRegion(getenv func(string) string) (region, source string, err er
 	path, profile := Location(getenv)
 	missing := false
 	if path != "" {
-		raw, err := ReadFile(path)
+		raw, err := ReadConfig(path)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			missing = true
