@@ -47,7 +47,7 @@ func (p *Provider) envAPIKeyIdentity() (*identity, error) {
 			src := "OCI_CLI_KEY_CONTENT"
 			if keyContent == "" {
 				var err error
-				if pem, err = ocicli.ReadFile(keyFile); err != nil {
+				if pem, err = p.readSecret(keyFile, "private key (OCI_CLI_KEY_FILE)", userfile.SecretLimit); err != nil {
 					return nil, broken("read OCI_CLI_KEY_FILE: %w", err)
 				}
 				src = keyFile
@@ -147,7 +147,7 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 		configFile: path, profile: profile, region: cfg.Get(profile, "region"),
 		hint401: fmt.Sprintf("OCI did not accept the API key of %s: check user, tenancy and fingerprint, and that the public key is uploaded to that user", where),
 		build: func(context.Context) (common.KeyProvider, error) {
-			key, err := readKeyFile(keyFile, pass, "pass_phrase in "+where)
+			key, err := p.readKeyFile(keyFile, pass, "pass_phrase in "+where)
 			if err != nil {
 				return nil, err
 			}
@@ -156,8 +156,9 @@ func (p *Provider) profileIdentity(cfgOverride, profileOverride string, required
 	}, nil
 }
 
-func readKeyFile(path, pass, passWhere string) (*rsa.PrivateKey, error) {
-	pem, err := ocicli.ReadFile(path)
+// readKeyFile reads and decrypts a private key file (see readSecret).
+func (p *Provider) readKeyFile(path, pass, passWhere string) (*rsa.PrivateKey, error) {
+	pem, err := p.readSecret(path, "private key", userfile.SecretLimit)
 	if err != nil {
 		return nil, broken("read private key: %w", err)
 	}

@@ -24,7 +24,7 @@ func (p *Provider) sessionTokenIdentity(path, profile, region, tokenFile, keyFil
 		configFile: path, profile: profile, region: region,
 		hint401: fmt.Sprintf("the session may have expired: run `oci session refresh --profile %s` (or `oci session authenticate`)", profile),
 		build: func(context.Context) (common.KeyProvider, error) {
-			key, err := readKeyFile(keyFile, pass, "pass_phrase in "+where)
+			key, err := p.readKeyFile(keyFile, pass, "pass_phrase in "+where)
 			if err != nil {
 				return nil, err
 			}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
-	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/config"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
@@ -152,7 +151,7 @@ func (p *Provider) wifSubjectSource(s wifSettings, saToken string) (*wifSubject,
 	tried = append(tried, "OCIR_WIF_TOKEN_FILE")
 	if s.tokenFile != "" {
 		path := s.tokenFile
-		jwt, err := readSubjectFile(path)
+		jwt, err := p.readSubjectFile(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -161,7 +160,7 @@ func (p *Provider) wifSubjectSource(s wifSettings, saToken string) (*wifSubject,
 			return nil, nil, err
 		}
 		// Re-read for every exchange: kubelet and CI rotate the file.
-		sub.get = func(context.Context) (string, error) { return readSubjectFile(path) }
+		sub.get = func(context.Context) (string, error) { return p.readSubjectFile(path) }
 		return sub, nil, nil
 	}
 	tried = append(tried, "GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN)")
@@ -193,9 +192,9 @@ func (p *Provider) wifSubjectSource(s wifSettings, saToken string) (*wifSubject,
 
 // readSubjectFile reads a subject token file: regular (symlinks followed,
 // as Kubernetes projects tokens through them), bounded, never blocking on a
-// FIFO.
-func readSubjectFile(path string) (string, error) {
-	raw, err := userfile.Read(path, wifMaxBody)
+// FIFO, with a warning if others can read it (see readSecret).
+func (p *Provider) readSubjectFile(path string) (string, error) {
+	raw, err := p.readSecret(path, "subject token", wifMaxBody)
 	if err != nil {
 		return "", broken("OCIR_WIF_TOKEN_FILE: %w", err)
 	}
@@ -294,7 +293,7 @@ func sessionEnding(kp common.KeyProvider, now time.Time) bool {
 func (p *Provider) federate(ctx context.Context, s wifSettings, subj *wifSubject) (common.KeyProvider, error) {
 	secret := s.secret
 	if s.secretFile != "" {
-		raw, err := userfile.Read(s.secretFile, wifMaxBody)
+		raw, err := p.readSecret(s.secretFile, "client secret", wifMaxBody)
 		if err != nil {
 			return nil, broken("client secret (%s): %w", s.secretFrom, err)
 		}

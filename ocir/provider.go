@@ -90,6 +90,10 @@ type Provider struct {
 
 	regionsOnce sync.Once
 	loaded      *registry.Table // see table
+
+	// warnedSecrets holds the secret files others can read that the log
+	// has warned about (see readSecret).
+	warnedSecrets sync.Map
 }
 
 // New returns a Provider. It does nothing else. A Provider must come from

@@ -31,6 +31,11 @@ func Trusted(fi fs.FileInfo) error {
 	return nil
 }
 
+// OthersCanRead reports whether users other than the file's owner may
+// read it (its group or other read bit is set): for a private key or a
+// token, the OCI CLI and ssh warn about that.
+func OthersCanRead(fi fs.FileInfo) bool { return fi.Mode().Perm()&0o044 != 0 }
+
 // trustedDirs reports why the directories holding path make it unsafe,
 // or nil: whoever can write a directory can replace the file in it,
 // whatever the file's own mode, so each directory up to the root must, as

@@ -15,5 +15,9 @@ const (
 // map onto Unix permission bits.
 func Trusted(fs.FileInfo) error { return nil }
 
+// OthersCanRead is false on Windows, where the permission bits Go reports
+// do not say who may read a file (see Trusted).
+func OthersCanRead(fs.FileInfo) bool { return false }
+
 // trustedDirs accepts every directory on Windows (see Trusted).
 func trustedDirs(string) error { return nil }

@@ -31,19 +31,27 @@ var ErrTooLarge = errors.New("file too large")
 
 // Read reads a regular file of at most limit bytes.
 func Read(path string, limit int64) ([]byte, error) {
-	f, _, err := Open(path)
+	raw, _, err := ReadInfo(path, limit)
+	return raw, err
+}
+
+// ReadInfo is Read that also returns the file's FileInfo, taken from the
+// descriptor it read, for callers that judge its mode (OthersCanRead):
+// a Stat of the path could describe another file by then.
+func ReadInfo(path string, limit int64) ([]byte, fs.FileInfo, error) {
+	f, fi, err := Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	raw, err := readAtMost(f, limit)
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	case err != nil:
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return raw, nil
+	return raw, fi, nil
 }
 
 // readAtMost reads f to its end, or fails with ErrTooLarge past limit bytes.
