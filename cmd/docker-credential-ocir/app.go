@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -154,6 +155,9 @@ type app struct {
 	log       *slog.Logger
 	logCloser io.Closer
 	setupErr  error // a usage error in the environment or flags
+	// flagErr is a bad global flag value alone: a mistake on the command
+	// line, which protocol actions report as one (see protocol).
+	flagErr error
 }
 
 // globalFlags mirror the OCIR_* environment contract; a flag wins over
@@ -199,26 +203,31 @@ func (a *app) commands() *command {
 }
 
 // before resolves settings from the environment and flags. It never fails
-// the run itself: protocol actions must report problems on stdout, other
-// commands on stderr, so each command looks at setupErr.
+// the run itself: protocol actions report a bad environment on stdout (a
+// bad flag, a mistake on the command line, on stderr), other commands
+// everything on stderr, so each command looks at setupErr and flagErr.
 func (a *app) before(c *call) {
 	getenv := a.env.Getenv
 	s, envErr, flagErr := cmdline.Settings(c.String, getenv)
+	// --on-error wins over OCIR_ON_ERROR; a bad value is the error of
+	// whichever was used, named after it.
+	if v := c.String("on-error"); v != "" {
+		o, err := helper.ParseOnError(v)
+		if err != nil {
+			err = fmt.Errorf("--on-error: %q is not one of error, anonymous", v)
+		}
+		a.onError, flagErr = o, cmp.Or(flagErr, err)
+	} else {
+		o, err := helper.ParseOnError(getenv("OCIR_ON_ERROR"))
+		a.onError, envErr = o, cmp.Or(envErr, err)
+	}
+	if flagErr != nil {
+		a.flagErr = cmdline.UsageError{Err: flagErr}
+	}
 	if envErr != nil {
 		a.setupErr = cmdline.UsageError{Err: envErr}
-	} else if flagErr != nil {
-		a.setupErr = cmdline.UsageError{Err: flagErr}
-	}
-	onErr := getenv("OCIR_ON_ERROR")
-	if v := c.String("on-error"); v != "" {
-		onErr = v
-	}
-	if o, err := helper.ParseOnError(onErr); err != nil {
-		if a.setupErr == nil {
-			a.setupErr = cmdline.UsageError{Err: err}
-		}
 	} else {
-		a.onError = o
+		a.setupErr = a.flagErr
 	}
 	a.settings = s
 	log, closer, err := s.Logger(a.env.Stderr)

@@ -191,10 +191,6 @@ func TestOnErrorRejectsUnknownValuesAsUsageError(t *testing.T) {
 	if len(f.calls()) != 0 {
 		t.Error("a token was requested despite the usage error")
 	}
-	r = runMain(t, f, nil, "iad.ocir.io", "--on-error", "later", "get")
-	if r.code != 2 {
-		t.Fatalf("--on-error later: got %+v", r)
-	}
 }
 
 func TestInvalidEnvironmentIsAUsageErrorReportedOnStdout(t *testing.T) {
@@ -473,13 +469,6 @@ func TestProtocolActionsKeepStdoutForTheProtocolEvenWhenLoggingDebug(t *testing.
 				t.Errorf("the token was logged: %q", r.stderr)
 			}
 		})
-	}
-}
-
-func TestProtocolActionsRejectArguments(t *testing.T) {
-	r := runMain(t, newFake(t), nil, "iad.ocir.io", "get", "iad.ocir.io")
-	if r.code != 2 || !strings.Contains(r.stdout, "takes no arguments") {
-		t.Fatalf("got %+v", r)
 	}
 }
 

@@ -135,7 +135,22 @@ func TestCommandLineErrorsExitTwoWithTheMessage(t *testing.T) {
 		{[]string{"--timeout", "soon", "cache", "list"}, `--timeout: "soon" is neither a duration like 20s nor a number of seconds`},
 		{[]string{"--cache", "maybe", "cache", "clear"}, `--cache: "maybe" is not on or off`},
 		{[]string{"--log-level", "loud", "token", "iad.ocir.io"}, `--log-level: "loud" is not one of debug, info, warn, error`},
+		// A bad flag value is a mistake on the command line for the
+		// protocol actions too (a bad OCIR_* value is not: see
+		// TestInvalidEnvironmentIsAUsageErrorReportedOnStdout).
+		{[]string{"--timeout", "soon", "get"}, `--timeout: "soon" is neither a duration like 20s nor a number of seconds`},
+		{[]string{"--cache", "maybe", "store"}, `--cache: "maybe" is not on or off`},
+		{[]string{"--log-level", "loud", "erase"}, `--log-level: "loud" is not one of debug, info, warn, error`},
+		{[]string{"--on-error", "later", "get"}, `--on-error: "later" is not one of error, anonymous`},
+		{[]string{"--on-error", "later", "list"}, `--on-error: "later" is not one of error, anonymous`},
 		{[]string{"version", "extra"}, "version takes no arguments"},
+		// Clients run exactly `docker-credential-ocir <action>`: extra
+		// arguments are a person's typing, answered like any other.
+		{[]string{"get", "extra"}, "get takes no arguments (the server URL is read from stdin)"},
+		{[]string{"erase", "x"}, "erase takes no arguments (the server URL is read from stdin)"},
+		{[]string{"store", "extra"}, "store takes no arguments (the credentials JSON is read from stdin)"},
+		{[]string{"list", "x"}, "list takes no arguments"},
+		{[]string{"--timeout", "3s", "get", "iad.ocir.io"}, "get takes no arguments (the server URL is read from stdin)"},
 		{[]string{"--version", "extra"}, "version takes no arguments"},
 		// Flags end at the first argument that is not one.
 		{[]string{"token", "iad.ocir.io", "--timeout", "3s"}, "token takes at most one argument: the registry"},

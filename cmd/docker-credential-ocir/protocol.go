@@ -22,13 +22,19 @@ func (a *app) protocolCommand(action, usage string) *command {
 	}
 }
 
-// protocol runs get/store/erase/list. Everything it says goes to stdout in
-// Serve's convention, because that is where clients look for the reason.
+// protocol runs get/store/erase/list. What a run can fail on — the
+// settings, the config file, the lookup — goes to stdout in Serve's
+// convention, because that is where clients look for the reason. A
+// mistake on the command line is reported on stderr like every other
+// command's: clients run exactly `docker-credential-ocir <action>`, so only
+// a person typing can make one, and stdout stays empty for them.
 func (a *app) protocol(c *call, action string) error {
 	stdout := a.env.Stdout
+	if a.flagErr != nil {
+		return a.flagErr
+	}
 	if c.NArg() > 0 {
-		fmt.Fprintf(stdout, "%s: %s takes no arguments (the server URL is read from stdin)\n", helper.ProgramName, action)
-		return cmdline.ExitCode(cmdline.ExitUsage)
+		return cmdline.Usagef("%s takes no arguments%s", action, protocolInput[action])
 	}
 	p, err := a.setup()
 	if err != nil {
@@ -39,6 +45,15 @@ func (a *app) protocol(c *call, action string) error {
 		return cmdline.ExitCode(code)
 	}
 	return nil
+}
+
+// protocolInput says, for a usage message, what each action reads from
+// stdin instead of arguments.
+var protocolInput = map[string]string{
+	credentials.ActionGet:   " (the server URL is read from stdin)",
+	credentials.ActionErase: " (the server URL is read from stdin)",
+	credentials.ActionStore: " (the credentials JSON is read from stdin)",
+	credentials.ActionList:  "",
 }
 
 // protocolSetupFailed answers a protocol action when the settings
