@@ -335,6 +335,9 @@ func (h *Helper) Serve(action string, stdin io.Reader, stdout io.Writer) int {
 		var syntaxErr *json.SyntaxError
 		var typeErr *json.UnmarshalTypeError
 		switch {
+		case action == credentials.ActionStore && errors.Is(err, io.EOF):
+			// The library's decoder says a bare "EOF" for an empty stdin.
+			err = fmt.Errorf("%s: %s: read credentials from stdin: empty input, expected JSON {ServerURL, Username, Secret}", ProgramName, action)
 		case errors.Is(err, bufio.ErrTooLong):
 			err = fmt.Errorf("%s: %s: the request on stdin has a line longer than %d bytes; it should be a registry host name", ProgramName, action, bufio.MaxScanTokenSize)
 		case errors.As(err, &syntaxErr), errors.As(err, &typeErr), errors.Is(err, io.ErrUnexpectedEOF):

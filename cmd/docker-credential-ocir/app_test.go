@@ -337,12 +337,26 @@ func TestStoreRefusesOtherHostsPointingAtCredHelpers(t *testing.T) {
 	}
 }
 
-func TestStoreRejectsMalformedInput(t *testing.T) {
-	for _, in := range []string{"", "not json", `{"ServerURL":"iad.ocir.io"}`} {
-		r := runMain(t, newFake(t), nil, in, "store")
-		if r.code != 1 || r.stdout == "" {
-			t.Errorf("%q: got %+v", in, r)
-		}
+// TestStoreRejectsMalformedInputSayingWhatItExpected: one line on stdout,
+// where docker login shows it, that says what was wrong with stdin.
+func TestStoreRejectsMalformedInputSayingWhatItExpected(t *testing.T) {
+	const empty = "docker-credential-ocir: store: read credentials from stdin: empty input, expected JSON {ServerURL, Username, Secret}\n"
+	for _, tc := range []struct {
+		name, in string
+		want     string // the whole line, or a part of it
+	}{
+		{"empty", "", empty},
+		{"only white space", " \n\t\n", empty},
+		{"not JSON", "not json", "the request on stdin is not the credentials JSON object"},
+		{"cut short", `{"ServerURL":`, "the request on stdin is not the credentials JSON object"},
+		{"no username", `{"ServerURL":"iad.ocir.io"}`, "no credentials username"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runMain(t, newFake(t), nil, tc.in, "store")
+			if r.code != 1 || !strings.Contains(r.stdout, tc.want) || strings.Count(r.stdout, "\n") != 1 {
+				t.Errorf("got %+v, want exit 1 and stdout %q", r, tc.want)
+			}
+		})
 	}
 }
 
