@@ -58,8 +58,8 @@ func (c *fileCache) usable() bool {
 }
 
 func (c *fileCache) prepare() bool {
-	if !filepath.IsAbs(c.dir) {
-		c.log.Warn("token cache directory is not an absolute path, caching in memory only", "dir", c.dir)
+	if err := userfile.Absolute(c.dir); err != nil {
+		c.log.Warn("token cache directory unusable, caching in memory only", "dir", c.dir, "err", err)
 		return false
 	}
 	// Only a directory we create is ours to shape; an existing one with

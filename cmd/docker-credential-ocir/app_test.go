@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -355,6 +356,36 @@ func TestStoreRejectsMalformedInputSayingWhatItExpected(t *testing.T) {
 			r := runMain(t, newFake(t), nil, tc.in, "store")
 			if r.code != 1 || !strings.Contains(r.stdout, tc.want) || strings.Count(r.stdout, "\n") != 1 {
 				t.Errorf("got %+v, want exit 1 and stdout %q", r, tc.want)
+			}
+		})
+	}
+}
+
+// TestRelativeLogFileIsRefused: a relative OCIR_LOG_FILE would land in
+// whatever directory the client runs the helper from; as with a relative
+// OCIR_CACHE_DIR it is not used, the run goes on and says why.
+func TestRelativeLogFileIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+	}{
+		{"OCIR_LOG_FILE", map[string]string{"OCIR_LOG_FILE": "helper.log"}, []string{"get"}},
+		{"OCIR_LOG_FILE with ./", map[string]string{"OCIR_LOG_FILE": "./logs/../helper.log"}, []string{"get"}},
+		{"--log-file", nil, []string{"--log-file", "helper.log", "get"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cwd := t.TempDir()
+			t.Chdir(cwd)
+			r := runMain(t, newFake(t), tc.env, "iad.ocir.io", tc.args...)
+			if r.code != 0 || decodeCreds(t, r.stdout).Secret != "tok-123" {
+				t.Fatalf("a bad log file broke get: %+v", r)
+			}
+			if !strings.Contains(r.stderr, "logging to stderr only") || !strings.Contains(r.stderr, `is not an absolute path`) {
+				t.Errorf("stderr does not say why the log file is not used: %q", r.stderr)
+			}
+			if names, _ := os.ReadDir(cwd); len(names) != 0 {
+				t.Errorf("files written in the current directory: %v", names)
 			}
 		})
 	}

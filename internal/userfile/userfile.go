@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Limits for Read callers. Every file we read is small; the caps leave
@@ -146,6 +147,20 @@ func Kind(m fs.FileMode) string {
 		return "a symlink"
 	}
 	return "mode " + m.String()
+}
+
+// ErrNotAbsolute is returned (wrapped) by Absolute.
+var ErrNotAbsolute = errors.New("not an absolute path")
+
+// Absolute refuses a relative path for a file or directory a setting
+// names (OCIR_LOG_FILE, OCIR_CACHE_DIR): clients run the helper from
+// whatever directory they happen to be in, so a relative one would scatter
+// logs and tokens across the user's working directories.
+func Absolute(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%q is %w", path, ErrNotAbsolute)
+	}
+	return nil
 }
 
 // ErrUntrusted is returned by Trusted (wrapped) for a file that another

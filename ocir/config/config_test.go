@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/registry"
 )
 
@@ -158,6 +159,27 @@ func TestLoggerWritesFileWithPrivateMode(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Errorf("log file mode %v", fi.Mode().Perm())
+	}
+}
+
+// TestLoggerRefusesARelativeLogFile: the helper runs in its clients'
+// working directories, so a relative log file is not opened there; the
+// logger still writes to stderr and the error says why.
+func TestLoggerRefusesARelativeLogFile(t *testing.T) {
+	cwd := t.TempDir()
+	t.Chdir(cwd)
+	var buf strings.Builder
+	log, closer, err := Settings{LogLevel: slog.LevelInfo, LogFile: "log.txt"}.Logger(&buf)
+	defer closer.Close()
+	if !errors.Is(err, userfile.ErrNotAbsolute) || !strings.Contains(err.Error(), `OCIR_LOG_FILE: "log.txt" is not an absolute path`) {
+		t.Errorf("err = %v", err)
+	}
+	log.Info("hello")
+	if !strings.Contains(buf.String(), "hello") {
+		t.Errorf("nothing logged to stderr: %q", buf.String())
+	}
+	if names, _ := os.ReadDir(cwd); len(names) != 0 {
+		t.Errorf("files written in the current directory: %v", names)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -164,30 +165,41 @@ func userDir(getenv func(string) string, xdg, windows, darwin, unix string) stri
 }
 
 // Logger builds the stderr logger (plus OCIR_LOG_FILE when set). The
-// returned closer closes the log file; it is never nil.
+// returned closer closes the log file; it is never nil. When the log file
+// cannot be used the logger writes to stderr only and the error says why.
 func (s Settings) Logger(stderr io.Writer) (*slog.Logger, io.Closer, error) {
 	opts := &slog.HandlerOptions{Level: s.LogLevel}
-	w := stderr
-	var closer io.Closer = io.NopCloser(nil)
-	if s.LogFile != "" {
-		// No following symlinks (a planted link in /tmp must not redirect
-		// root's log), and an existing file is made private.
-		// Non-blocking and regular files only: a FIFO would hang the
-		// process at open or at the first write.
-		f, err := userfile.OpenAppend(s.LogFile)
-		if err == nil && runtime.GOOS != "windows" {
-			err = f.Chmod(0o600)
-		}
-		if err != nil {
-			if f != nil {
-				f.Close()
-			}
-			return slog.New(slog.NewTextHandler(stderr, opts)), closer, fmt.Errorf("open OCIR_LOG_FILE: %w", err)
-		}
-		w = io.MultiWriter(stderr, f)
-		closer = f
+	if s.LogFile == "" {
+		return slog.New(slog.NewTextHandler(stderr, opts)), io.NopCloser(nil), nil
 	}
-	return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+	f, err := openLogFile(s.LogFile)
+	if err != nil {
+		return slog.New(slog.NewTextHandler(stderr, opts)), io.NopCloser(nil), err
+	}
+	return slog.New(slog.NewTextHandler(io.MultiWriter(stderr, f), opts)), f, nil
+}
+
+// openLogFile opens OCIR_LOG_FILE to append to. It must be an absolute
+// path (userfile.Absolute: the helper runs in its clients' working
+// directories). No following symlinks (a planted link in /tmp must not
+// redirect root's log), and an existing file is made private.
+// Non-blocking and regular files only: a FIFO would hang the process at
+// open or at the first write.
+func openLogFile(path string) (*os.File, error) {
+	if err := userfile.Absolute(path); err != nil {
+		return nil, fmt.Errorf("OCIR_LOG_FILE: %w", err)
+	}
+	f, err := userfile.OpenAppend(path)
+	if err == nil && runtime.GOOS != "windows" {
+		err = f.Chmod(0o600)
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+		}
+		return nil, fmt.Errorf("open OCIR_LOG_FILE: %w", err)
+	}
+	return f, nil
 }
 
 // ErrConfigNotFound is returned by Load for an explicit path that is missing.
