@@ -3,10 +3,15 @@ package dockerconfig
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
 // Modes docker uses for a config it creates: the directory and the file
@@ -19,86 +24,170 @@ const (
 // maxSymlinks bounds symlink resolution, as the kernel does (ELOOP).
 const maxSymlinks = 40
 
+// ErrRefused is returned (wrapped) for an edit that running as root must
+// not make: one that would follow another user's symlink to a place that
+// user does not own.
+var ErrRefused = errors.New("refusing to edit as root")
+
 // File is a config file on disk.
+//
+// When the process runs as root (sudo with the user's HOME), the file is
+// edited on behalf of the owner of its place — the file itself, or when it
+// does not exist yet, the nearest existing directory that will hold it —
+// and nothing that owner could not have done is done for them: a symlink
+// on the way, in the file name or in a directory, is followed only when it
+// belongs to root or to that owner. Otherwise a user could point
+// ~/.docker/config.json (or ~/.docker) at /etc and have root write there.
+// The write then goes through the directory that was checked, opened once,
+// so that a symlink swapped in afterwards cannot redirect it.
 type File struct {
 	Path   string      // the path as given
-	Target string      // the file written to, after following symlinks
+	Target string      // the file written to, after following a symlink at Path
 	Exists bool        // whether Target existed when read
 	Mode   fs.FileMode // permission bits of Target, or NewFileMode
 	Raw    []byte      // content when read
 
-	owner owner // original owner, restored when running as root
+	real    string      // Target with every symlink resolved, in its directories too
+	dir     string      // the deepest existing directory on the way to real: its parent when the file exists
+	dirInfo fs.FileInfo // dir as checked
+	owner   owner       // the file's owner, restored when root replaces it
+}
+
+// owner is a file's owner, when the platform has one.
+type owner struct {
+	uid, gid int
+	known    bool
+}
+
+func ownerOf(fi fs.FileInfo) owner {
+	uid, gid, ok := userfile.Owner(fi)
+	return owner{uid: uid, gid: gid, known: ok}
+}
+
+// restore gives the replacement file the original owner, so `sudo
+// docker-credential-ocir configure-docker` on a user's file does not leave
+// it owned by root. Only root can; for anyone else the new file is theirs
+// already.
+func (o owner) restore(f *os.File) error {
+	if !o.known || os.Geteuid() != 0 {
+		return nil
+	}
+	if err := f.Chown(o.uid, o.gid); err != nil {
+		return fmt.Errorf("give %s to uid %d: %w", f.Name(), o.uid, err)
+	}
+	return nil
+}
+
+// link is a symlink followed on the way to the file.
+type link struct {
+	path  string
+	owner owner
+}
+
+// followRule is the rule for symlinks when euid is root: each link
+// followed on the way to place (the file, or when it does not exist yet,
+// the nearest existing directory that will hold it) must belong to root or
+// to whoever owns place. A link of the user's own that leads to the user's
+// own dotfiles is fine; one that leads to root's or another user's file or
+// directory would have root write what its owner cannot, and is refused.
+// For anyone but root the kernel's permissions are the rule, and there is
+// nothing to check.
+func followRule(euid int, links []link, place string, placeOwner owner) error {
+	if euid != 0 || !placeOwner.known {
+		return nil
+	}
+	for _, l := range links {
+		if l.owner.known && l.owner.uid != 0 && l.owner.uid != placeOwner.uid {
+			return fmt.Errorf("%w: the symlink %s belongs to uid %d but leads to %s, which belongs to uid %d (as root, a symlink is followed only when it belongs to root or to the owner of what it leads to); run the command as uid %d instead of root, or replace the link",
+				ErrRefused, l.path, l.owner.uid, place, placeOwner.uid, l.owner.uid)
+		}
+	}
+	return nil
 }
 
 // Read loads path, following symlinks so that an edit replaces the file a
 // link points at rather than the link itself (dotfile managers symlink
-// config.json into a repository). A missing file is not an error.
+// config.json into a repository). A missing file is not an error. As root,
+// links are followed only as File describes.
 func Read(path string) (*File, error) {
-	target, err := resolve(path)
+	r, err := walk(path)
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Path: path, Target: target, Mode: NewFileMode}
-	st, err := os.Stat(target)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	f := &File{Path: path, Target: path, Mode: NewFileMode, real: r.real, dir: r.dir, dirInfo: r.dirInfo}
+	// Only a symlink at the name itself is shown as one; symlinked
+	// directories are the kernel's business, as they would be for docker.
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		f.Target = r.real
+	}
+	place, placeInfo := r.dir, r.dirInfo
+	if r.file != nil {
+		place, placeInfo = r.real, r.file
+	}
+	if err := followRule(os.Geteuid(), r.links, place, ownerOf(placeInfo)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.file == nil {
 		return f, nil
-	case err != nil:
-		return nil, fmt.Errorf("stat %s: %w", target, err)
-	case !st.Mode().IsRegular():
-		return nil, fmt.Errorf("%s is not a regular file", target)
 	}
-	raw, err := os.ReadFile(target)
+	if !r.file.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file but %s", f.Target, userfile.Kind(r.file.Mode()))
+	}
+	raw, err := readChecked(r.real, r.file)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", target, err)
+		return nil, err
 	}
-	f.Exists, f.Mode, f.Raw, f.owner = true, st.Mode().Perm(), raw, ownerOf(st)
+	f.Exists, f.Mode, f.Raw, f.owner = true, r.file.Mode().Perm(), raw, ownerOf(r.file)
 	return f, nil
 }
 
-// resolve follows a symlink at path and returns the file it finally names,
-// which may not exist yet. A path that is not a symlink is returned as
-// given: the kernel follows symlinked directories anyway.
-//
-// A relative link target is relative to the directory that really holds
-// the link, not to the path as written: with ~/.docker -> dotfiles/docker
-// and config.json -> ../shared.json the file is dotfiles/shared.json, not
-// ~/shared.json. So the resolution works on real directories
-// (filepath.EvalSymlinks), never by joining link text to the path.
-func resolve(path string) (string, error) {
-	st, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return path, nil
-	case err != nil:
-		return "", fmt.Errorf("stat %s: %w", path, err)
-	case st.Mode()&fs.ModeSymlink == 0:
-		return path, nil
+// readChecked reads the file at path only if it is still checked, the
+// file whose owner the rule was applied to: not swapped since, and never
+// a symlink or a FIFO (which would block the open).
+func readChecked(path string, checked fs.FileInfo) ([]byte, error) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|userfile.NoFollowNonBlock, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	final, err := filepath.EvalSymlinks(path)
-	if err == nil {
-		return final, nil
+	defer fh.Close()
+	if st, err := fh.Stat(); err != nil || !os.SameFile(st, checked) {
+		return nil, fmt.Errorf("%s changed while being read; run the command again", path)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("resolve symlink %s: %w", path, err)
+	raw, err := io.ReadAll(fh)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return resolveDangling(path)
+	return raw, nil
 }
 
-// resolveDangling resolves a symlink chain that ends at a file that does
-// not exist (yet). It starts from the real directory of the link and walks
-// the link targets one component at a time, as the kernel does, so ".."
-// after a symlinked directory goes to that directory's real parent. The
-// first missing component ends the walk; the rest is appended as written
-// (Write creates the missing directories).
-func resolveDangling(path string) (string, error) {
-	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+// resolution is where a path leads.
+type resolution struct {
+	real    string      // the path with every symlink resolved; may not exist
+	file    fs.FileInfo // real, when it exists
+	dir     string      // the deepest existing directory on the way to real
+	dirInfo fs.FileInfo
+	links   []link // every symlink followed, in order
+}
+
+// walk resolves path one component at a time, as the kernel does, and
+// notes every symlink it follows (in directories as well as at the end)
+// with its owner, for followRule. A relative link target is relative to
+// the directory that really holds the link, not to the path as written:
+// with ~/.docker -> dotfiles/docker and config.json -> ../shared.json the
+// file is dotfiles/shared.json, and ".." after a symlinked directory goes
+// to that directory's real parent. The first missing component ends the
+// walk; the rest is appended as written (the write creates the missing
+// directories).
+func walk(path string) (*resolution, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", fmt.Errorf("resolve %s: %w", filepath.Dir(path), err)
+		return nil, fmt.Errorf("resolve %s: %w", path, err)
 	}
-	resolved := dir // a real directory: no symlinks in it
-	rest := []string{filepath.Base(path)}
-	links := 0
+	vol := filepath.VolumeName(abs)
+	top := vol + string(filepath.Separator)
+	resolved := top // a real directory: no symlinks in it
+	rest := split(abs[len(vol):])
+	r := &resolution{}
 	for len(rest) > 0 {
 		c := rest[0]
 		rest = rest[1:]
@@ -112,71 +201,157 @@ func resolveDangling(path string) (string, error) {
 		next := filepath.Join(resolved, c)
 		st, err := os.Lstat(next)
 		if errors.Is(err, fs.ErrNotExist) {
-			return filepath.Join(append([]string{next}, rest...)...), nil
+			r.real = filepath.Join(append([]string{next}, rest...)...)
+			return r.finish(resolved)
 		}
 		if err != nil {
-			return "", fmt.Errorf("stat %s: %w", next, err)
+			return nil, fmt.Errorf("stat %s: %w", next, err)
 		}
 		if st.Mode()&fs.ModeSymlink == 0 {
+			if len(rest) > 0 && !st.IsDir() {
+				return nil, fmt.Errorf("%s: %s is not a directory", path, next)
+			}
 			resolved = next
 			continue
 		}
-		if links++; links > maxSymlinks {
-			return "", fmt.Errorf("%s: too many levels of symbolic links", path)
+		if len(r.links) == maxSymlinks {
+			return nil, fmt.Errorf("%s: too many levels of symbolic links", path)
 		}
 		dest, err := os.Readlink(next)
 		if err != nil {
-			return "", fmt.Errorf("read link %s: %w", next, err)
+			return nil, fmt.Errorf("read link %s: %w", next, err)
 		}
+		r.links = append(r.links, link{path: next, owner: ownerOf(st)})
 		if filepath.IsAbs(dest) {
 			vol := filepath.VolumeName(dest)
 			resolved = vol + string(filepath.Separator)
 			dest = dest[len(vol):]
 		}
-		rest = append(strings.Split(filepath.ToSlash(dest), "/"), rest...)
+		rest = append(split(dest), rest...)
 	}
-	return resolved, nil
+	r.real = resolved
+	st, err := os.Lstat(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", resolved, err)
+	}
+	r.file = st
+	if resolved == top {
+		return nil, fmt.Errorf("%s is not a regular file but %s", path, userfile.Kind(st.Mode()))
+	}
+	return r.finish(filepath.Dir(resolved))
 }
+
+// finish records dir, the deepest existing directory on the way.
+func (r *resolution) finish(dir string) (*resolution, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory but %s", dir, userfile.Kind(st.Mode()))
+	}
+	r.dir, r.dirInfo = dir, st
+	return r, nil
+}
+
+func split(p string) []string { return strings.Split(filepath.ToSlash(p), "/") }
 
 // Write replaces the target's content atomically: a temporary file in the
 // same directory, synced, given the original mode (and owner, when root
 // edits a user's file), then renamed over the target. A crash leaves
 // either the old or the new file, never a truncated one.
-func (f *File) Write(data []byte) (err error) {
-	dir := filepath.Dir(f.Target)
-	if !f.Exists {
-		if err := os.MkdirAll(dir, NewDirMode); err != nil {
-			return fmt.Errorf("create %s: %w", dir, err)
-		}
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Target)+".tmp-*")
+func (f *File) Write(data []byte) error {
+	dir, err := f.openDir()
 	if err != nil {
-		return fmt.Errorf("create temporary file in %s: %w", dir, err)
+		return err
 	}
+	defer dir.Close()
+	return f.writeIn(dir, data)
+}
+
+// openDir opens the directory that will hold the file, creating the
+// missing ones, as an os.Root: every later step goes through it, so a
+// symlink swapped into the path after Read cannot redirect the write. It
+// must still be the directory Read checked.
+func (f *File) openDir() (*os.Root, error) {
+	dir, err := os.OpenRoot(f.dir)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", f.dir, err)
+	}
+	if st, err := dir.Stat("."); err != nil || !os.SameFile(st, f.dirInfo) {
+		dir.Close()
+		return nil, fmt.Errorf("%s changed while being edited; run the command again", f.dir)
+	}
+	rel, err := filepath.Rel(f.dir, filepath.Dir(f.real))
+	if err != nil || !filepath.IsLocal(rel) {
+		dir.Close()
+		return nil, fmt.Errorf("%s is not below %s", f.real, f.dir)
+	}
+	if rel == "." {
+		return dir, nil
+	}
+	for _, c := range split(rel) {
+		if err := dir.Mkdir(c, NewDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+			dir.Close()
+			return nil, fmt.Errorf("create %s: %w", filepath.Join(dir.Name(), c), err)
+		}
+		sub, err := dir.OpenRoot(c)
+		dir.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", filepath.Join(f.dir, rel), err)
+		}
+		dir = sub
+	}
+	return dir, nil
+}
+
+// writeIn writes the file into dir, the directory openDir returned.
+func (f *File) writeIn(dir *os.Root, data []byte) (err error) {
+	name := filepath.Base(f.real)
+	tmp, tmpName, err := createTemp(dir, "."+name+".tmp-")
+	if err != nil {
+		return fmt.Errorf("create temporary file in %s: %w", dir.Name(), err)
+	}
+	shown := filepath.Join(dir.Name(), tmpName)
 	defer func() {
 		if err != nil {
 			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			_ = dir.Remove(tmpName)
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write %s: %w", shown, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(f.Mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+		return fmt.Errorf("sync %s: %w", shown, err)
 	}
 	if f.Exists {
-		f.owner.restore(tmp)
+		if err := f.owner.restore(tmp); err != nil {
+			return err
+		}
+	}
+	if err := tmp.Chmod(f.Mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", shown, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+		return fmt.Errorf("close %s: %w", shown, err)
 	}
-	if err := os.Rename(tmp.Name(), f.Target); err != nil {
-		return fmt.Errorf("replace %s: %w", f.Target, err)
+	if err := dir.Rename(tmpName, name); err != nil {
+		return fmt.Errorf("replace %s: %w", f.real, err)
 	}
 	f.Exists, f.Raw = true, data
 	return nil
+}
+
+// createTemp is os.CreateTemp inside dir: a new file (O_EXCL, so never
+// through a symlink or over a planted file), private until chmod.
+func createTemp(dir *os.Root, prefix string) (*os.File, string, error) {
+	for try := 0; ; try++ {
+		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
+		fh, err := dir.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, NewFileMode)
+		if errors.Is(err, fs.ErrExist) && try < 100 {
+			continue
+		}
+		return fh, name, err
+	}
 }

@@ -1,0 +1,178 @@
+//go:build unix
+
+package dockerconfig
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The uids of the tests run as root: a user whose config is edited with
+// sudo, and someone else.
+const (
+	userUID  = 12345
+	userGID  = 12346
+	otherUID = 23456
+)
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: needs root, to give files to other users and to edit as root")
+	}
+}
+
+// chownAll gives each path (not following a symlink) to uid:gid.
+func chownAll(t *testing.T, uid, gid int, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Lchown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// An edit as root (sudo with the user's HOME) goes through the user's
+// symlinks only to what the user owns: a user must not be able to make
+// root write a file the user could not write.
+func TestAsRootSymlinksAreFollowedOnlyToWhatTheirOwnerOwns(t *testing.T) {
+	requireRoot(t)
+	for _, tc := range []struct {
+		name string
+		// setup builds the case under dir (root's, like /etc/protected
+		// the victim directory) and home (the user's) and returns the file
+		// that must not be written, or "" when the edit is allowed and
+		// lands in want.
+		setup func(t *testing.T, dir, home string) (victim, want string)
+	}{
+		{"link to a file of root", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "protected", "victim.json")
+			writeOwned(t, victim, 0, 0)
+			userLink(t, victim, filepath.Join(home, ".docker", "config.json"))
+			return victim, ""
+		}},
+		{"dangling link into a directory of root", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "protected", "new.json")
+			userLink(t, victim, filepath.Join(home, ".docker", "config.json"))
+			return victim, ""
+		}},
+		{"dangling link into a missing directory under one of root", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "protected", "sub", "new.json")
+			userLink(t, victim, filepath.Join(home, ".docker", "config.json"))
+			return filepath.Join(dir, "protected", "sub"), ""
+		}},
+		{"directory link to a directory of root", func(t *testing.T, dir, home string) (string, string) {
+			if err := os.Remove(filepath.Join(home, ".docker")); err != nil {
+				t.Fatal(err)
+			}
+			userLink(t, filepath.Join(dir, "protected"), filepath.Join(home, ".docker"))
+			return filepath.Join(dir, "protected", "config.json"), ""
+		}},
+		{"link to a file of another user", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "other", "config.json")
+			writeOwned(t, victim, otherUID, otherUID)
+			chownAll(t, otherUID, otherUID, filepath.Dir(victim))
+			userLink(t, victim, filepath.Join(home, ".docker", "config.json"))
+			return victim, ""
+		}},
+		{"user link to a link of root to a file of root", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "protected", "victim.json")
+			writeOwned(t, victim, 0, 0)
+			mustLink(t, victim, filepath.Join(dir, "protected", "root-link"))
+			userLink(t, filepath.Join(dir, "protected", "root-link"), filepath.Join(home, ".docker", "config.json"))
+			return victim, ""
+		}},
+		{"user link to a user link to a file of root", func(t *testing.T, dir, home string) (string, string) {
+			victim := filepath.Join(dir, "protected", "victim.json")
+			writeOwned(t, victim, 0, 0)
+			userLink(t, victim, filepath.Join(home, "hop"))
+			userLink(t, filepath.Join(home, "hop"), filepath.Join(home, ".docker", "config.json"))
+			return victim, ""
+		}},
+		{"user link into the user's dotfiles", func(t *testing.T, dir, home string) (string, string) {
+			want := filepath.Join(home, "dotfiles", "docker.json")
+			writeOwned(t, want, userUID, userGID)
+			chownAll(t, userUID, userGID, filepath.Dir(want))
+			userLink(t, "../dotfiles/docker.json", filepath.Join(home, ".docker", "config.json"))
+			return "", want
+		}},
+		{"dangling user link into the user's dotfiles", func(t *testing.T, dir, home string) (string, string) {
+			want := filepath.Join(home, "dotfiles", "docker.json")
+			mkdirOwned(t, filepath.Dir(want), userUID, userGID)
+			userLink(t, "../dotfiles/docker.json", filepath.Join(home, ".docker", "config.json"))
+			return "", want
+		}},
+		{"link of root to a file of root", func(t *testing.T, dir, home string) (string, string) {
+			want := filepath.Join(dir, "protected", "shared.json")
+			writeOwned(t, want, 0, 0)
+			mustLink(t, want, filepath.Join(home, ".docker", "config.json"))
+			return "", want
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := realTempDir(t)
+			home := filepath.Join(dir, "home")
+			mkdirOwned(t, filepath.Join(dir, "protected"), 0, 0)
+			mkdirOwned(t, home, userUID, userGID)
+			mkdirOwned(t, filepath.Join(home, ".docker"), userUID, userGID)
+			victim, want := tc.setup(t, dir, home)
+			var before []byte
+			if victim != "" {
+				before, _ = os.ReadFile(victim)
+			}
+
+			p := filepath.Join(home, ".docker", "config.json")
+			f, err := Read(p)
+			if err == nil {
+				err = f.Write([]byte("{\"credHelpers\": {}}\n"))
+			}
+			if victim == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if got, _ := os.ReadFile(want); !strings.Contains(string(got), "credHelpers") {
+					t.Errorf("%s was not written: %q", want, got)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("root followed the link and wrote %s", f.Target)
+			}
+			if !strings.Contains(err.Error(), "refusing") {
+				t.Errorf("the error does not say it refused: %v", err)
+			}
+			after, statErr := os.ReadFile(victim)
+			if string(after) != string(before) || (before == nil && !os.IsNotExist(statErr)) {
+				t.Errorf("%s was written: %q (%v)", victim, after, statErr)
+			}
+		})
+	}
+}
+
+func writeOwned(t *testing.T, path string, uid, gid int) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("{\"keep\": true}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	chownAll(t, uid, gid, path)
+}
+
+func mkdirOwned(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chownAll(t, uid, gid, dir)
+}
+
+// userLink makes link a symlink to target, owned by the user.
+func userLink(t *testing.T, target, link string) {
+	t.Helper()
+	mustLink(t, target, link)
+	chownAll(t, userUID, userGID, link)
+}
