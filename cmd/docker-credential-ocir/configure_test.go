@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,6 +110,84 @@ func TestConfigureDockerWithoutARegionSaysWhatToDo(t *testing.T) {
 				if !strings.Contains(stderr.String(), w) {
 					t.Errorf("stderr lacks %q:\n%s", w, stderr.String())
 				}
+			}
+		})
+	}
+}
+
+// Concurrent runs on one config file (a provisioning script starting
+// several at once) must each add their entries: none may be lost to
+// another run's read-modify-write.
+func TestConfigureDockerConcurrentRunsKeepEveryEntry(t *testing.T) {
+	regions := []string{"iad", "phx", "fra", "lhr", "nrt", "syd", "ams", "yyz"}
+	for _, tc := range []struct {
+		name   string
+		before string // content of config.json before the runs; "-" for no file
+	}{
+		{"no file yet", "-"},
+		{"existing file with other keys", `{"auths": {"example.invalid": {}}, "credHelpers": {"gcr.invalid": "gcloud"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			dir := filepath.Join(home, ".docker")
+			if tc.before != "-" {
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(tc.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			start := make(chan struct{})
+			codes := make(chan string, len(regions))
+			for _, region := range regions {
+				go func() {
+					<-start
+					var stdout, stderr bytes.Buffer
+					code := run(Env{
+						Args:   []string{helper.ProgramName, "configure-docker", "--region", region},
+						Stdout: &stdout, Stderr: &stderr,
+						Getenv:   func(k string) string { return map[string]string{"HOME": home}[k] },
+						LookPath: func(string) (string, error) { return "/usr/local/bin/" + helper.ProgramName, nil },
+					})
+					if code != 0 {
+						codes <- region + ": exit " + strconv.Itoa(code) + ": " + stderr.String()
+						return
+					}
+					codes <- ""
+				}()
+			}
+			close(start)
+			for range regions {
+				if msg := <-codes; msg != "" {
+					t.Error(msg)
+				}
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg struct {
+				Auths       map[string]any    `json:"auths"`
+				CredHelpers map[string]string `json:"credHelpers"`
+			}
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				t.Fatalf("%v\n%s", err, raw)
+			}
+			want := 2 * len(regions) // both host forms of each region
+			if tc.before != "-" {
+				want++ // gcr.invalid
+				if _, ok := cfg.Auths["example.invalid"]; !ok {
+					t.Errorf("auths lost:\n%s", raw)
+				}
+			}
+			for _, region := range regions {
+				if cfg.CredHelpers[region+".ocir.io"] != helper.HelperSuffix {
+					t.Errorf("%s.ocir.io lost", region)
+				}
+			}
+			if len(cfg.CredHelpers) != want {
+				t.Errorf("%d credHelpers entries, want %d:\n%s", len(cfg.CredHelpers), want, raw)
 			}
 		})
 	}

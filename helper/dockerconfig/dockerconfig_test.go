@@ -122,7 +122,7 @@ func TestWriteCreatesAPrivateDirectoryAndFile(t *testing.T) {
 	if err != nil || f.Exists {
 		t.Fatalf("%v %v", f, err)
 	}
-	if err := f.Write([]byte("{}\n")); err != nil {
+	if err := f.write([]byte("{}\n")); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(p)
@@ -146,7 +146,7 @@ func TestWriteKeepsTheModeAndLeavesNoTemporaryFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Write([]byte(`{"a":1}`)); err != nil {
+	if err := f.write([]byte(`{"a":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(p)
@@ -228,7 +228,7 @@ func TestReadResolvesRelativeLinksFromTheRealDirectory(t *testing.T) {
 			if want := filepath.Join(dir, tc.want); f.Target != want || f.Exists != tc.exists {
 				t.Fatalf("target %s (exists %v), want %s (exists %v)", f.Target, f.Exists, want, tc.exists)
 			}
-			if err := f.Write([]byte("{}\n")); err != nil {
+			if err := f.write([]byte("{}\n")); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, tc.want)); err != nil {

@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/gofrs/flock"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/filelock"
 	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
@@ -256,11 +261,121 @@ func (r *resolution) finish(dir string) (*resolution, error) {
 
 func split(p string) []string { return strings.Split(filepath.ToSlash(p), "/") }
 
-// Write replaces the target's content atomically: a temporary file in the
-// same directory, synced, given the original mode (and owner, when root
-// edits a user's file), then renamed over the target. A crash leaves
-// either the old or the new file, never a truncated one.
-func (f *File) Write(data []byte) error {
+// DefaultLockWait is how long Edit waits for another edit of the same
+// file to finish. An edit holds the lock for milliseconds and a lock dies
+// with its process, so running out of it means a holder that is stuck.
+const DefaultLockWait = 30 * time.Second
+
+// Options tune Edit. The zero value is fine.
+type Options struct {
+	// LockWait bounds the wait for another edit of the same file;
+	// 0 means DefaultLockWait.
+	LockWait time.Duration
+}
+
+// Edit changes the config file at path: edit gets the file as read
+// (Read) and returns its new content, or nil when there is nothing to
+// write. Concurrent Edits of one file, in this process or others, take
+// turns: each reads, edits and writes while holding an exclusive lock on
+// a sibling lock file (<file>.lock next to the file a symlink leads to),
+// so none loses another's change. The wait is bounded by ctx and
+// o.LockWait.
+//
+// edit may run twice, so it must do nothing but compute: first on the
+// file as it is, without the lock, so that an edit that changes nothing
+// (or a dry run, whose edit returns nil) writes, creates and locks
+// nothing; then, when there is something to write, again under the lock
+// on what the file holds by then. The File returned is the one edit saw
+// last.
+func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte, error)) (*File, error) {
+	f, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	if data, err := edit(f); err != nil || data == nil {
+		return f, err
+	}
+	dir, err := f.openDir()
+	if err != nil {
+		return f, err
+	}
+	defer dir.Close()
+	wait := o.LockWait
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	unlock, err := lockIn(ctx, dir, filepath.Base(f.real)+".lock", wait)
+	if err != nil {
+		return f, err
+	}
+	defer unlock()
+	// Another edit may have written the file since it was read: edit what
+	// it holds now, in the directory that is locked.
+	locked, err := Read(path)
+	if err != nil {
+		return f, err
+	}
+	if st, err := dir.Stat("."); err != nil || locked.real != f.real || !os.SameFile(st, locked.dirInfo) {
+		return f, fmt.Errorf("%s changed while being edited; run the command again", path)
+	}
+	data, err := edit(locked)
+	if err != nil || data == nil {
+		return locked, err
+	}
+	return locked, locked.writeIn(dir, data)
+}
+
+// lockIn takes the exclusive lock on the file name in dir, waiting at most
+// wait for another holder. The lock file is created through dir, so it
+// lands in the directory that was checked whatever is swapped into the
+// path; it is only ever opened read-only, without following a symlink and
+// without blocking on a FIFO, and used only if it is a regular file.
+func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration) (unlock func(), err error) {
+	path := filepath.Join(dir.Name(), name)
+	// O_EXCL: a new file is never created through a symlink.
+	lf, err := dir.OpenFile(name, os.O_RDONLY|os.O_CREATE|os.O_EXCL, NewFileMode)
+	switch {
+	case err == nil:
+		_ = lf.Close()
+	case !errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("create lock file %s: %w", path, err)
+	}
+	st, err := dir.Lstat(name)
+	if err != nil {
+		return nil, fmt.Errorf("stat lock file %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("lock file %s is not a regular file but %s; remove it", path, userfile.Kind(st.Mode()))
+	}
+	// flock opens by name; without O_CREATE it cannot create anything
+	// elsewhere, and what it opened is checked to be st below.
+	l := flock.New(path, flock.SetFlag(os.O_RDONLY|userfile.NoFollowNonBlock))
+	ok, err := l.TryLock()
+	if err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !ok {
+		ctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		// On failure Wait has handed l to its background call, which
+		// closes it: l must not be touched here any more.
+		if err := filelock.Wait(ctx, l); errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s is being edited by another process: its lock %s was not released within %s; run the command again once that process has finished", filepath.Join(dir.Name(), strings.TrimSuffix(name, ".lock")), path, wait)
+		} else if err != nil {
+			return nil, fmt.Errorf("wait for lock %s: %w", path, err)
+		}
+	}
+	if lst, err := l.Stat(); err != nil || !os.SameFile(st, lst) {
+		_ = l.Close()
+		return nil, fmt.Errorf("lock file %s changed while being opened; run the command again", path)
+	}
+	return func() { _ = l.Close() }, nil
+}
+
+// write replaces the target's content without the lock (Edit takes it);
+// see writeIn.
+func (f *File) write(data []byte) error {
 	dir, err := f.openDir()
 	if err != nil {
 		return err
@@ -271,7 +386,8 @@ func (f *File) Write(data []byte) error {
 
 // openDir opens the directory that will hold the file, creating the
 // missing ones, as an os.Root: every later step goes through it, so a
-// symlink swapped into the path after Read cannot redirect the write. It
+// symlink swapped into the path after Read cannot redirect the write or
+// the lock file. It
 // must still be the directory Read checked.
 func (f *File) openDir() (*os.Root, error) {
 	dir, err := os.OpenRoot(f.dir)
@@ -305,7 +421,11 @@ func (f *File) openDir() (*os.Root, error) {
 	return dir, nil
 }
 
-// writeIn writes the file into dir, the directory openDir returned.
+// writeIn replaces the target's content atomically, in dir (the directory
+// openDir returned): a temporary file in the same directory, synced, given
+// the original mode (and owner, when root edits a user's file), then
+// renamed over the target. A crash leaves either the old or the new file,
+// never a truncated one.
 func (f *File) writeIn(dir *os.Root, data []byte) (err error) {
 	name := filepath.Base(f.real)
 	tmp, tmpName, err := createTemp(dir, "."+name+".tmp-")

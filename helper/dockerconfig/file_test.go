@@ -1,11 +1,16 @@
 package dockerconfig
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // The rule for symlinks as root, decided from owners alone: no root needed.
@@ -74,12 +79,137 @@ func TestWriteGoesNowhereElseWhenTheDirectoryIsSwappedAfterRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			mustLink(t, "elsewhere", docker)
-			if err := f.Write([]byte("{}\n")); err == nil || !strings.Contains(err.Error(), "changed while being edited") {
+			if err := f.write([]byte("{}\n")); err == nil || !strings.Contains(err.Error(), "changed while being edited") {
 				t.Errorf("got %v, want a refusal", err)
 			}
 			if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {
 				t.Errorf("written through the swapped-in link: %v", entries)
 			}
 		})
+	}
+}
+
+// addHost is the edit of the tests: credHelpers[host] = "ocir".
+func addHost(host string) func(*File) ([]byte, error) {
+	return func(f *File) ([]byte, error) {
+		d, err := Parse(f.Raw)
+		if err != nil {
+			return nil, err
+		}
+		if _, changed, err := d.SetCredHelper(host, "ocir"); err != nil || !changed {
+			return nil, err
+		}
+		return d.Marshal()
+	}
+}
+
+// Concurrent Edits of one file take turns: every entry survives, whether
+// the file and its directory exist or not, and through a symlink.
+func TestEditConcurrentlyKeepsEveryEntry(t *testing.T) {
+	const n = 8
+	for _, tc := range []struct {
+		name  string
+		setup func(t *testing.T, dir string) (path, real string)
+	}{
+		{"no directory yet", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "new", ".docker", "config.json")
+			return p, p
+		}},
+		{"existing file", func(t *testing.T, dir string) (string, string) {
+			p := filepath.Join(dir, "config.json")
+			if err := os.WriteFile(p, []byte(`{"auths": {}}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p, p
+		}},
+		{"symlink to a file in another directory", func(t *testing.T, dir string) (string, string) {
+			real := filepath.Join(dir, "dotfiles", "docker.json")
+			if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			mustLink(t, "dotfiles/docker.json", filepath.Join(dir, "config.json"))
+			return filepath.Join(dir, "config.json"), real
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, real := tc.setup(t, realTempDir(t))
+			start := make(chan struct{})
+			errs := make(chan error, n)
+			for i := range n {
+				go func() {
+					<-start
+					_, err := Edit(context.Background(), path, Options{}, addHost(fmt.Sprintf("h%d.ocir.io", i)))
+					errs <- err
+				}()
+			}
+			close(start)
+			for range n {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			raw, err := os.ReadFile(real)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e, _ := d.CredHelpers(); len(e) != n {
+				t.Errorf("%d entries, want %d:\n%s", len(e), n, raw)
+			}
+			if _, err := os.Lstat(real + ".lock"); err != nil {
+				t.Errorf("no lock file next to the file the link leads to: %v", err)
+			}
+		})
+	}
+}
+
+// A lock that another process holds too long is an error after the
+// wait, not a hang, and the file is left alone.
+func TestEditGivesUpOnALockHeldTooLong(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	holder := flock.New(p + ".lock")
+	if ok, err := holder.TryLock(); !ok || err != nil {
+		t.Fatalf("%v %v", ok, err)
+	}
+	defer holder.Close()
+	began := time.Now()
+	_, err := Edit(context.Background(), p, Options{LockWait: 100 * time.Millisecond}, addHost("iad.ocir.io"))
+	if err == nil || !strings.Contains(err.Error(), "being edited by another process") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("waited %v", d)
+	}
+	if raw, _ := os.ReadFile(p); string(raw) != "{}" {
+		t.Errorf("written: %s", raw)
+	}
+	// The wait ends early when the holder lets go.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = holder.Unlock()
+	}()
+	if _, err := Edit(context.Background(), p, Options{LockWait: 10 * time.Second}, addHost("iad.ocir.io")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An edit that writes nothing (nothing to change, a dry run) creates
+// nothing: no directory, no lock file.
+func TestEditWithNothingToWriteCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "new", "config.json")
+	f, err := Edit(context.Background(), p, Options{}, func(*File) ([]byte, error) { return nil, nil })
+	if err != nil || f.Exists {
+		t.Fatalf("%+v %v", f, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("created %v", entries)
 	}
 }

@@ -3,10 +3,14 @@
 package dockerconfig
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile/userfiletest"
 )
 
 // The uids of the tests run as root: a user whose config is edited with
@@ -126,7 +130,7 @@ func TestAsRootSymlinksAreFollowedOnlyToWhatTheirOwnerOwns(t *testing.T) {
 			p := filepath.Join(home, ".docker", "config.json")
 			f, err := Read(p)
 			if err == nil {
-				err = f.Write([]byte("{\"credHelpers\": {}}\n"))
+				err = f.write([]byte("{\"credHelpers\": {}}\n"))
 			}
 			if victim == "" {
 				if err != nil {
@@ -175,4 +179,60 @@ func userLink(t *testing.T, target, link string) {
 	t.Helper()
 	mustLink(t, target, link)
 	chownAll(t, userUID, userGID, link)
+}
+
+// Whatever is planted as the lock file — a FIFO (whose open would block),
+// a symlink (to make root create or lock a file elsewhere), a directory —
+// is refused at once, and nothing is written.
+func TestEditRefusesALockFileThatIsNotARegularFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, lock string)
+	}{
+		{"FIFO", func(t *testing.T, lock string) {
+			userfiletest.FIFO(t, filepath.Dir(lock), filepath.Base(lock))
+		}},
+		{"symlink to a file", func(t *testing.T, lock string) {
+			victim := filepath.Join(filepath.Dir(lock), "victim")
+			if err := os.WriteFile(victim, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustLink(t, victim, lock)
+		}},
+		{"relative symlink to a file beside it", func(t *testing.T, lock string) {
+			if err := os.WriteFile(filepath.Join(filepath.Dir(lock), "victim"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustLink(t, "victim", lock)
+		}},
+		{"dangling symlink", func(t *testing.T, lock string) {
+			mustLink(t, filepath.Join(filepath.Dir(lock), "created-by-the-lock"), lock)
+		}},
+		{"directory", func(t *testing.T, lock string) {
+			if err := os.Mkdir(lock, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "config.json")
+			tc.plant(t, p+".lock")
+			err := userfiletest.NoHang(t, "Edit with a planted lock file", func() error {
+				_, err := Edit(context.Background(), p, Options{LockWait: time.Second}, addHost("iad.ocir.io"))
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), "lock") {
+				t.Errorf("got %v, want a lock file error", err)
+			}
+			for _, name := range []string{"config.json", "created-by-the-lock"} {
+				if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+					t.Errorf("%s was created", name)
+				}
+			}
+			if raw, _ := os.ReadFile(filepath.Join(dir, "victim")); len(raw) != 0 {
+				t.Errorf("the link's target was written: %q", raw)
+			}
+		})
+	}
 }
