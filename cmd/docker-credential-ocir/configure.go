@@ -102,7 +102,7 @@ func (a *app) configureDocker(c *call) error {
 	// Edit runs plan under the file's lock, so concurrent runs each keep
 	// the others' entries; plan may run twice and only computes.
 	var pl configurePlan
-	file, err := dockerconfig.Edit(c.Context, a.configTarget(o), dockerconfig.Options{}, func(f *dockerconfig.File) ([]byte, error) {
+	file, err := dockerconfig.Edit(c.Context, a.configTarget(o), dockerconfig.Options{Getenv: a.env.Getenv}, func(f *dockerconfig.File) ([]byte, error) {
 		var err error
 		pl, err = planConfigure(f, hosts, selectAll, o.remove)
 		if err != nil || o.dryRun {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/cmd/internal/cmdline"
 	"github.com/ocir-credential-helper/ocir-credential-helper/helper"
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/golden"
 )
 
@@ -190,5 +191,37 @@ func TestConfigureDockerConcurrentRunsKeepEveryEntry(t *testing.T) {
 				t.Errorf("%d credHelpers entries, want %d:\n%s", len(cfg.CredHelpers), want, raw)
 			}
 		})
+	}
+}
+
+// `sudo configure-docker` with the user's HOME and no ~/.docker yet
+// leaves the user a ~/.docker and config.json of their own (needs root).
+func TestConfigureDockerUnderSudoCreatesTheUsersOwnFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: needs root, to run as sudo does")
+	}
+	const uid, gid = 12345, 12347
+	home := t.TempDir()
+	if err := os.Chown(home, uid, 12346); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"HOME": home, "SUDO_UID": strconv.Itoa(uid), "SUDO_GID": strconv.Itoa(gid)}
+	var stderr bytes.Buffer
+	code := run(Env{
+		Args:   []string{helper.ProgramName, "configure-docker", "--region", "iad"},
+		Stderr: &stderr, Getenv: func(k string) string { return env[k] },
+		LookPath: func(string) (string, error) { return "/usr/local/bin/" + helper.ProgramName, nil },
+	})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, p := range []string{filepath.Join(home, ".docker"), filepath.Join(home, ".docker", "config.json")} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, g, _ := userfile.Owner(st); u != uid || g != gid {
+			t.Errorf("%s belongs to %d:%d, want %d:%d", p, u, g, uid, gid)
+		}
 	}
 }

@@ -44,7 +44,10 @@ var ErrRefused = errors.New("refusing to edit as root")
 // belongs to root or to that owner. Otherwise a user could point
 // ~/.docker/config.json (or ~/.docker) at /etc and have root write there.
 // The write then goes through the directory that was checked, opened once,
-// so that a symlink swapped in afterwards cannot redirect it.
+// so that a symlink swapped in afterwards cannot redirect it. For the same
+// reason what root creates — missing directories, a new file, the lock
+// file — is given to that owner too (newOwner): `sudo configure-docker`
+// with no ~/.docker yet must not leave the user a ~/.docker of root's.
 type File struct {
 	Path   string      // the path as given
 	Target string      // the file written to, after following a symlink at Path
@@ -69,11 +72,12 @@ func ownerOf(fi fs.FileInfo) owner {
 	return owner{uid: uid, gid: gid, known: ok}
 }
 
-// restore gives the replacement file the original owner, so `sudo
-// docker-credential-ocir configure-docker` on a user's file does not leave
-// it owned by root. Only root can; for anyone else the new file is theirs
-// already.
-func (o owner) restore(f *os.File) error {
+// give makes o the owner of f: the original owner of a file root
+// replaces, or newOwner of what root creates, so that `sudo
+// docker-credential-ocir configure-docker` does not leave a user's files
+// owned by root. Only root can, and only root needs to: for anyone else
+// what they create is theirs already.
+func (o owner) give(f *os.File) error {
 	if !o.known || os.Geteuid() != 0 {
 		return nil
 	}
@@ -81,6 +85,37 @@ func (o owner) restore(f *os.File) error {
 		return fmt.Errorf("give %s to uid %d: %w", f.Name(), o.uid, err)
 	}
 	return nil
+}
+
+// giveIn is give for the entry name of dir (a directory just made),
+// without following it should it have been swapped for a symlink.
+func (o owner) giveIn(dir *os.Root, name string) error {
+	if !o.known || os.Geteuid() != 0 {
+		return nil
+	}
+	if err := dir.Lchown(name, o.uid, o.gid); err != nil {
+		return fmt.Errorf("give it to uid %d: %w", o.uid, err)
+	}
+	return nil
+}
+
+// newOwner is who gets what an edit creates (directories, the file, the
+// lock file) when euid is root: the owner of dir, the nearest existing
+// directory above them — the user's HOME under sudo —, with the sudo
+// user's group (SUDO_GID) when that owner is the sudo user (SUDO_UID). It
+// is never simply the sudo user: under `sudo -i` HOME is root's, and root's
+// ~/.docker must stay root's. For anyone but root it is the unknown owner:
+// nothing is given away.
+func newOwner(euid int, sudoUID, sudoGID string, dir owner) owner {
+	if euid != 0 || !dir.known {
+		return owner{}
+	}
+	if uid, err := strconv.Atoi(sudoUID); err == nil && uid == dir.uid {
+		if gid, err := strconv.Atoi(sudoGID); err == nil && gid >= 0 {
+			dir.gid = gid
+		}
+	}
+	return dir
 }
 
 // link is a symlink followed on the way to the file.
@@ -271,6 +306,8 @@ type Options struct {
 	// LockWait bounds the wait for another edit of the same file;
 	// 0 means DefaultLockWait.
 	LockWait time.Duration
+	// Getenv reads SUDO_UID and SUDO_GID; nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // Edit changes the config file at path: edit gets the file as read
@@ -295,7 +332,12 @@ func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte,
 	if data, err := edit(f); err != nil || data == nil {
 		return f, err
 	}
-	dir, err := f.openDir()
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	create := newOwner(os.Geteuid(), getenv("SUDO_UID"), getenv("SUDO_GID"), ownerOf(f.dirInfo))
+	dir, err := f.openDir(create)
 	if err != nil {
 		return f, err
 	}
@@ -304,7 +346,7 @@ func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte,
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	unlock, err := lockIn(ctx, dir, filepath.Base(f.real)+".lock", wait)
+	unlock, err := lockIn(ctx, dir, filepath.Base(f.real)+".lock", wait, create)
 	if err != nil {
 		return f, err
 	}
@@ -322,21 +364,26 @@ func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte,
 	if err != nil || data == nil {
 		return locked, err
 	}
-	return locked, locked.writeIn(dir, data)
+	return locked, locked.writeIn(dir, data, create)
 }
 
 // lockIn takes the exclusive lock on the file name in dir, waiting at most
 // wait for another holder. The lock file is created through dir, so it
 // lands in the directory that was checked whatever is swapped into the
-// path; it is only ever opened read-only, without following a symlink and
-// without blocking on a FIFO, and used only if it is a regular file.
-func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration) (unlock func(), err error) {
+// path, and given to create; it is only ever opened read-only, without
+// following a symlink and without blocking on a FIFO, and used only if it
+// is a regular file.
+func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration, create owner) (unlock func(), err error) {
 	path := filepath.Join(dir.Name(), name)
 	// O_EXCL: a new file is never created through a symlink.
 	lf, err := dir.OpenFile(name, os.O_RDONLY|os.O_CREATE|os.O_EXCL, NewFileMode)
 	switch {
 	case err == nil:
+		err = create.give(lf)
 		_ = lf.Close()
+		if err != nil {
+			return nil, err
+		}
 	case !errors.Is(err, fs.ErrExist):
 		return nil, fmt.Errorf("create lock file %s: %w", path, err)
 	}
@@ -373,23 +420,12 @@ func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration) 
 	return func() { _ = l.Close() }, nil
 }
 
-// write replaces the target's content without the lock (Edit takes it);
-// see writeIn.
-func (f *File) write(data []byte) error {
-	dir, err := f.openDir()
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	return f.writeIn(dir, data)
-}
-
 // openDir opens the directory that will hold the file, creating the
-// missing ones, as an os.Root: every later step goes through it, so a
+// missing ones (given to create), as an os.Root: every later step goes through it, so a
 // symlink swapped into the path after Read cannot redirect the write or
 // the lock file. It
 // must still be the directory Read checked.
-func (f *File) openDir() (*os.Root, error) {
+func (f *File) openDir(create owner) (*os.Root, error) {
 	dir, err := os.OpenRoot(f.dir)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", f.dir, err)
@@ -407,7 +443,14 @@ func (f *File) openDir() (*os.Root, error) {
 		return dir, nil
 	}
 	for _, c := range split(rel) {
-		if err := dir.Mkdir(c, NewDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		err := dir.Mkdir(c, NewDirMode)
+		switch {
+		case err == nil:
+			err = create.giveIn(dir, c)
+		case errors.Is(err, fs.ErrExist):
+			err = nil
+		}
+		if err != nil {
 			dir.Close()
 			return nil, fmt.Errorf("create %s: %w", filepath.Join(dir.Name(), c), err)
 		}
@@ -423,10 +466,10 @@ func (f *File) openDir() (*os.Root, error) {
 
 // writeIn replaces the target's content atomically, in dir (the directory
 // openDir returned): a temporary file in the same directory, synced, given
-// the original mode (and owner, when root edits a user's file), then
-// renamed over the target. A crash leaves either the old or the new file,
-// never a truncated one.
-func (f *File) writeIn(dir *os.Root, data []byte) (err error) {
+// the original mode (and owner, when root edits a user's file; create, when
+// the file is new), then renamed over the target. A crash leaves either
+// the old or the new file, never a truncated one.
+func (f *File) writeIn(dir *os.Root, data []byte, create owner) (err error) {
 	name := filepath.Base(f.real)
 	tmp, tmpName, err := createTemp(dir, "."+name+".tmp-")
 	if err != nil {
@@ -445,10 +488,12 @@ func (f *File) writeIn(dir *os.Root, data []byte) (err error) {
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", shown, err)
 	}
+	own := create
 	if f.Exists {
-		if err := f.owner.restore(tmp); err != nil {
-			return err
-		}
+		own = f.owner
+	}
+	if err := own.give(tmp); err != nil {
+		return err
 	}
 	if err := tmp.Chmod(f.Mode); err != nil {
 		return fmt.Errorf("chmod %s: %w", shown, err)

@@ -46,9 +46,37 @@ func TestFollowRuleAsRootAcceptsOnlyLinksOfRootOrOfThePlacesOwner(t *testing.T) 
 	}
 }
 
-// A directory swapped for a symlink between Read and Write (a race a user
-// can run against `sudo configure-docker`) must not redirect the write.
-func TestWriteGoesNowhereElseWhenTheDirectoryIsSwappedAfterRead(t *testing.T) {
+// Who gets what root creates, decided from owners alone: no root needed.
+func TestNewOwnerIsTheNearestDirectorysOwnerWithTheSudoGroup(t *testing.T) {
+	const user, group, sudoGroup, other = 1000, 100, 1000, 1001
+	dir := func(uid, gid int) owner { return owner{uid: uid, gid: gid, known: true} }
+	for _, tc := range []struct {
+		name             string
+		euid             int
+		sudoUID, sudoGID string
+		dir, want        owner
+	}{
+		{"sudo, the user's HOME: the user, with the sudo group", 0, "1000", "1000", dir(user, group), dir(user, sudoGroup)},
+		{"root without sudo, a user's HOME: the directory's owner", 0, "", "", dir(user, group), dir(user, group)},
+		{"sudo -i, root's HOME: root", 0, "1000", "1000", dir(0, 0), dir(0, 0)},
+		{"sudo, another user's directory: theirs", 0, "1000", "1000", dir(other, other), dir(other, other)},
+		{"sudo with a malformed SUDO_GID: the directory's group", 0, "1000", "x", dir(user, group), dir(user, group)},
+		{"sudo with a malformed SUDO_UID: the directory's owner", 0, "x", "1000", dir(user, group), dir(user, group)},
+		{"not root: nothing is given away", user, "1000", "1000", dir(other, other), owner{}},
+		{"owners unknown (Windows)", 0, "1000", "1000", owner{}, owner{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := newOwner(tc.euid, tc.sudoUID, tc.sudoGID, tc.dir); got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A directory swapped for a symlink between the read and the write (a race
+// a user can run against `sudo configure-docker`) must not redirect the
+// write or the lock file.
+func TestEditGoesNowhereElseWhenTheDirectoryIsSwappedAfterTheRead(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		exists bool
@@ -71,15 +99,20 @@ func TestWriteGoesNowhereElseWhenTheDirectoryIsSwappedAfterRead(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			f, err := Read(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Rename(docker, docker+"-old"); err != nil {
-				t.Fatal(err)
-			}
-			mustLink(t, "elsewhere", docker)
-			if err := f.write([]byte("{}\n")); err == nil || !strings.Contains(err.Error(), "changed while being edited") {
+			swapped := false
+			_, err := Edit(context.Background(), p, Options{}, func(*File) ([]byte, error) {
+				if !swapped { // after the first read, before the lock and the write
+					swapped = true
+					if err := os.Rename(docker, docker+"-old"); err != nil {
+						return nil, err
+					}
+					if err := os.Symlink("elsewhere", docker); err != nil {
+						return nil, err
+					}
+				}
+				return []byte("{}\n"), nil
+			})
+			if err == nil || !strings.Contains(err.Error(), "changed while being edited") {
 				t.Errorf("got %v, want a refusal", err)
 			}
 			if entries, _ := os.ReadDir(elsewhere); len(entries) != 0 {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -128,10 +130,7 @@ func TestAsRootSymlinksAreFollowedOnlyToWhatTheirOwnerOwns(t *testing.T) {
 			}
 
 			p := filepath.Join(home, ".docker", "config.json")
-			f, err := Read(p)
-			if err == nil {
-				err = f.write([]byte("{\"credHelpers\": {}}\n"))
-			}
+			_, err := Edit(context.Background(), p, Options{}, writeAll("{\"credHelpers\": {}}\n"))
 			if victim == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -142,7 +141,7 @@ func TestAsRootSymlinksAreFollowedOnlyToWhatTheirOwnerOwns(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("root followed the link and wrote %s", f.Target)
+				t.Fatalf("root followed the link from %s", p)
 			}
 			if !strings.Contains(err.Error(), "refusing") {
 				t.Errorf("the error does not say it refused: %v", err)
@@ -235,4 +234,62 @@ func TestEditRefusesALockFileThatIsNotARegularFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// What root creates for a user (sudo with the user's HOME, no ~/.docker
+// yet) belongs to that user, not to root: the directories, the file and
+// the lock file. The owner is that of the nearest existing directory, with
+// SUDO_GID as group when that is the sudo user's; never the sudo user's
+// when the directory is someone else's (sudo -i: root's own HOME).
+func TestAsRootNewDirectoriesAndFilesBelongToTheOwnerOfTheirPlace(t *testing.T) {
+	requireRoot(t)
+	const sudoGID = 12347
+	sudo := map[string]string{"SUDO_UID": strconv.Itoa(userUID), "SUDO_GID": strconv.Itoa(sudoGID)}
+	for _, tc := range []struct {
+		name         string
+		homeOwner    [2]int
+		env          map[string]string
+		existing     string // a directory under home that exists already
+		rel          string // the file, relative to home
+		wantUID, GID int
+	}{
+		{"sudo with the user's HOME", [2]int{userUID, userGID}, sudo, "", ".docker/config.json", userUID, sudoGID},
+		{"root without sudo in a user's HOME", [2]int{userUID, userGID}, nil, "", ".docker/config.json", userUID, userGID},
+		{"sudo, two missing directories (podman)", [2]int{userUID, userGID}, sudo, "", ".config/containers/auth.json", userUID, sudoGID},
+		{"sudo, existing directory of the user", [2]int{userUID, userGID}, sudo, ".docker", ".docker/config.json", userUID, sudoGID},
+		{"sudo -i: root's own HOME stays root's", [2]int{0, 0}, sudo, "", ".docker/config.json", 0, 0},
+		{"sudo into another user's directory: theirs", [2]int{otherUID, otherUID}, sudo, "", ".docker/config.json", otherUID, otherUID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			home := filepath.Join(realTempDir(t), "home")
+			mkdirOwned(t, home, tc.homeOwner[0], tc.homeOwner[1])
+			if tc.existing != "" {
+				mkdirOwned(t, filepath.Join(home, tc.existing), tc.wantUID, tc.GID)
+			}
+			p := filepath.Join(home, tc.rel)
+			getenv := func(k string) string { return tc.env[k] }
+			if _, err := Edit(context.Background(), p, Options{Getenv: getenv}, addHost("iad.ocir.io")); err != nil {
+				t.Fatal(err)
+			}
+			created := []string{p, p + ".lock"}
+			for d := filepath.Dir(p); d != home; d = filepath.Dir(d) {
+				created = append(created, d)
+			}
+			for _, c := range created {
+				if uid, gid := ownerIDs(t, c); uid != tc.wantUID || gid != tc.GID {
+					t.Errorf("%s belongs to %d:%d, want %d:%d", c, uid, gid, tc.wantUID, tc.GID)
+				}
+			}
+		})
+	}
+}
+
+func ownerIDs(t *testing.T, path string) (uid, gid int) {
+	t.Helper()
+	st, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := st.Sys().(*syscall.Stat_t)
+	return int(s.Uid), int(s.Gid)
 }
