@@ -72,29 +72,18 @@ func ownerOf(fi fs.FileInfo) owner {
 	return owner{uid: uid, gid: gid, known: ok}
 }
 
-// give makes o the owner of f: the original owner of a file root
-// replaces, or newOwner of what root creates, so that `sudo
-// docker-credential-ocir configure-docker` does not leave a user's files
-// owned by root. Only root can, and only root needs to: for anyone else
-// what they create is theirs already.
-func (o owner) give(f *os.File) error {
+// give makes o the owner of what, through chown (an open file's Chown,
+// or a directory's Lchown, which does not follow a symlink swapped in): the
+// original owner of a file root replaces, or newOwner of what root
+// creates, so that `sudo docker-credential-ocir configure-docker` does not
+// leave a user's files owned by root. Only root can, and only root needs
+// to: for anyone else what they create is theirs already.
+func (o owner) give(what string, chown func(uid, gid int) error) error {
 	if !o.known || os.Geteuid() != 0 {
 		return nil
 	}
-	if err := f.Chown(o.uid, o.gid); err != nil {
-		return fmt.Errorf("give %s to uid %d: %w", f.Name(), o.uid, err)
-	}
-	return nil
-}
-
-// giveIn is give for the entry name of dir (a directory just made),
-// without following it should it have been swapped for a symlink.
-func (o owner) giveIn(dir *os.Root, name string) error {
-	if !o.known || os.Geteuid() != 0 {
-		return nil
-	}
-	if err := dir.Lchown(name, o.uid, o.gid); err != nil {
-		return fmt.Errorf("give it to uid %d: %w", o.uid, err)
+	if err := chown(o.uid, o.gid); err != nil {
+		return fmt.Errorf("give %s to uid %d: %w", what, o.uid, err)
 	}
 	return nil
 }
@@ -346,7 +335,7 @@ func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte,
 	if wait <= 0 {
 		wait = DefaultLockWait
 	}
-	unlock, err := lockIn(ctx, dir, filepath.Base(f.real)+".lock", wait, create)
+	unlock, err := lockIn(ctx, dir, filepath.Base(f.real), wait, create)
 	if err != nil {
 		return f, err
 	}
@@ -367,19 +356,21 @@ func Edit(ctx context.Context, path string, o Options, edit func(*File) ([]byte,
 	return locked, locked.writeIn(dir, data, create)
 }
 
-// lockIn takes the exclusive lock on the file name in dir, waiting at most
-// wait for another holder. The lock file is created through dir, so it
+// lockIn takes the exclusive lock on name+".lock", the lock file of the
+// file name in dir, waiting at most wait for another holder. The lock
+// file is created through dir, so it
 // lands in the directory that was checked whatever is swapped into the
 // path, and given to create; it is only ever opened read-only, without
 // following a symlink and without blocking on a FIFO, and used only if it
 // is a regular file.
 func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration, create owner) (unlock func(), err error) {
-	path := filepath.Join(dir.Name(), name)
+	lockName := name + ".lock"
+	path := filepath.Join(dir.Name(), lockName)
 	// O_EXCL: a new file is never created through a symlink.
-	lf, err := dir.OpenFile(name, os.O_RDONLY|os.O_CREATE|os.O_EXCL, NewFileMode)
+	lf, err := dir.OpenFile(lockName, os.O_RDONLY|os.O_CREATE|os.O_EXCL, NewFileMode)
 	switch {
 	case err == nil:
-		err = create.give(lf)
+		err = create.give(path, lf.Chown)
 		_ = lf.Close()
 		if err != nil {
 			return nil, err
@@ -387,7 +378,7 @@ func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration, 
 	case !errors.Is(err, fs.ErrExist):
 		return nil, fmt.Errorf("create lock file %s: %w", path, err)
 	}
-	st, err := dir.Lstat(name)
+	st, err := dir.Lstat(lockName)
 	if err != nil {
 		return nil, fmt.Errorf("stat lock file %s: %w", path, err)
 	}
@@ -408,7 +399,7 @@ func lockIn(ctx context.Context, dir *os.Root, name string, wait time.Duration, 
 		// On failure Wait has handed l to its background call, which
 		// closes it: l must not be touched here any more.
 		if err := filelock.Wait(ctx, l); errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s is being edited by another process: its lock %s was not released within %s; run the command again once that process has finished", filepath.Join(dir.Name(), strings.TrimSuffix(name, ".lock")), path, wait)
+			return nil, fmt.Errorf("%s is being edited by another process: its lock %s was not released within %s; run the command again once that process has finished", filepath.Join(dir.Name(), name), path, wait)
 		} else if err != nil {
 			return nil, fmt.Errorf("wait for lock %s: %w", path, err)
 		}
@@ -446,7 +437,7 @@ func (f *File) openDir(create owner) (*os.Root, error) {
 		err := dir.Mkdir(c, NewDirMode)
 		switch {
 		case err == nil:
-			err = create.giveIn(dir, c)
+			err = create.give(filepath.Join(dir.Name(), c), func(uid, gid int) error { return dir.Lchown(c, uid, gid) })
 		case errors.Is(err, fs.ErrExist):
 			err = nil
 		}
@@ -492,7 +483,7 @@ func (f *File) writeIn(dir *os.Root, data []byte, create owner) (err error) {
 	if f.Exists {
 		own = f.owner
 	}
-	if err := own.give(tmp); err != nil {
+	if err := own.give(shown, tmp.Chown); err != nil {
 		return err
 	}
 	if err := tmp.Chmod(f.Mode); err != nil {
