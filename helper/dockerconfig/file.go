@@ -139,6 +139,25 @@ func followRule(euid int, links []link, place string, placeOwner owner) error {
 // config.json into a repository). A missing file is not an error. As root,
 // links are followed only as File describes.
 func Read(path string) (*File, error) {
+	// The file read must be the one resolved and checked. Without the lock
+	// another edit may replace it (rename) in between: then resolve again.
+	for try := 1; ; try++ {
+		f, err := readOnce(path)
+		if !errors.Is(err, errReplaced) || try == maxReadTries {
+			return f, err
+		}
+	}
+}
+
+// maxReadTries bounds how often Read resolves again a file replaced while
+// being read: concurrent edits take milliseconds each.
+const maxReadTries = 20
+
+// errReplaced is returned by readOnce for a file replaced between its
+// resolution and its opening.
+var errReplaced = errors.New("changed while being read")
+
+func readOnce(path string) (*File, error) {
 	r, err := walk(path)
 	if err != nil {
 		return nil, err
@@ -175,12 +194,15 @@ func Read(path string) (*File, error) {
 // a symlink or a FIFO (which would block the open).
 func readChecked(path string, checked fs.FileInfo) ([]byte, error) {
 	fh, err := os.OpenFile(path, os.O_RDONLY|userfile.NoFollowNonBlock, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s %w (removed); run the command again", path, errReplaced)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer fh.Close()
 	if st, err := fh.Stat(); err != nil || !os.SameFile(st, checked) {
-		return nil, fmt.Errorf("%s changed while being read; run the command again", path)
+		return nil, fmt.Errorf("%s %w; run the command again", path, errReplaced)
 	}
 	raw, err := io.ReadAll(fh)
 	if err != nil {

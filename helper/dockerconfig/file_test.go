@@ -246,3 +246,50 @@ func TestEditWithNothingToWriteCreatesNothing(t *testing.T) {
 		t.Errorf("created %v", entries)
 	}
 }
+
+// Without the lock, another edit may replace the file (rename) between its
+// resolution and its opening: Read resolves it again instead of failing.
+func TestReadWhileTheFileIsReplacedConcurrently(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		link bool
+	}{
+		{"file", false},
+		{"through a symlink", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			real := filepath.Join(dir, "config.json")
+			p := real
+			if tc.link {
+				p = filepath.Join(dir, "link.json")
+				mustLink(t, "config.json", p)
+			}
+			if err := os.WriteFile(real, []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					tmp := filepath.Join(dir, fmt.Sprintf("tmp-%d", i))
+					if os.WriteFile(tmp, []byte("{}"), 0o600) != nil || os.Rename(tmp, real) != nil {
+						return
+					}
+				}
+			}()
+			defer func() { close(stop); <-done }()
+			for range 2000 {
+				if _, err := Read(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
