@@ -14,11 +14,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/filelock"
 	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 )
 
@@ -264,7 +264,7 @@ func (c *fileCache) lock(ctx context.Context, key, registry string) (*flock.Floc
 	}
 	if !ok {
 		c.log.Debug("waiting for another process fetching the same token", "registry", registry)
-		if err := waitLock(ctx, l); err != nil {
+		if err := filelock.Wait(ctx, l); err != nil {
 			return nil, err
 		}
 	}
@@ -274,36 +274,6 @@ func (c *fileCache) lock(ctx context.Context, key, registry string) (*flock.Floc
 		return nil, nil
 	}
 	return l, nil
-}
-
-// waitLock blocks in the kernel until l is locked or ctx ends. On ctx's
-// end the blocked call is left to finish in the background and releases
-// the lock at once when it gets it.
-func waitLock(ctx context.Context, l *flock.Flock) error {
-	got := make(chan error, 1)
-	go func() {
-		var err error
-		for {
-			// A blocking flock can be interrupted by a signal the Go
-			// runtime uses for itself; that is no reason to stop waiting.
-			if err = l.Lock(); !errors.Is(err, syscall.EINTR) {
-				break
-			}
-		}
-		got <- err
-	}()
-	select {
-	case err := <-got:
-		return err
-	case <-ctx.Done():
-		go func() {
-			if <-got == nil {
-				_ = l.Unlock()
-			}
-			_ = l.Close()
-		}()
-		return ctx.Err()
-	}
 }
 
 // checkLockFile re-checks a lock file after opening it: a regular file of

@@ -74,26 +74,12 @@ func (a *app) configureDocker(c *call) error {
 		return err
 	}
 
-	path := a.configTarget(o)
-	file, err := dockerconfig.Read(path)
-	if err != nil {
-		return err
-	}
-	doc, err := dockerconfig.Parse(file.Raw)
-	if err != nil {
-		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
-	}
-
+	// The hosts are chosen before the file is read, except with --remove
+	// and no selection: then they are the file's entries for this helper.
 	var hosts []string
 	selectAll := o.remove && len(o.registries) == 0 && o.region == "" && !o.allRegions
 	switch {
 	case selectAll:
-		entries, _ := doc.CredHelpers() // validated by Parse
-		for _, e := range entries {
-			if e.Helper == helper.HelperSuffix {
-				hosts = append(hosts, e.Host)
-			}
-		}
 	case len(o.registries) > 0:
 		for _, r := range o.registries {
 			h, err := registry.Host(r)
@@ -113,15 +99,28 @@ func (a *app) configureDocker(c *call) error {
 		}
 	}
 
-	changes, notes, err := applyCredHelpers(doc, hosts, o.remove)
-	if err != nil {
-		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
+	// Edit runs plan under the file's lock, so concurrent runs each keep
+	// the others' entries; plan may run twice and only computes.
+	var pl configurePlan
+	file, err := dockerconfig.Edit(c.Context, a.configTarget(o), dockerconfig.Options{Getenv: a.env.Getenv}, func(f *dockerconfig.File) ([]byte, error) {
+		var err error
+		pl, err = planConfigure(f, hosts, selectAll, o.remove)
+		if err != nil || o.dryRun {
+			return nil, err
+		}
+		return pl.data, nil
+	})
+	if pl.doc == nil { // nothing was planned: the file could not be read or parsed
+		return err
 	}
-	for _, n := range notes {
+	for _, n := range pl.notes {
 		fmt.Fprintf(a.env.Stderr, "%s: note: %s\n", helper.ProgramName, n)
 	}
 	if !o.remove {
-		a.configureWarnings(o, file, doc, hosts)
+		a.configureWarnings(o, file, pl.doc, pl.hosts)
+	}
+	if err != nil {
+		return err
 	}
 
 	out := a.env.Stdout
@@ -129,27 +128,55 @@ func (a *app) configureDocker(c *call) error {
 	if file.Target != file.Path {
 		shown = file.Path + " (symlink to " + file.Target + ")"
 	}
-	if len(changes) == 0 {
+	switch {
+	case pl.data == nil:
 		fmt.Fprintf(out, "%s: nothing to change\n", shown)
-		return nil
-	}
-	data, err := doc.Marshal()
-	if err != nil {
-		return fmt.Errorf("%s: %w (file left untouched)", file.Target, err)
-	}
-	if o.dryRun {
+	case o.dryRun:
 		fmt.Fprintf(out, "dry run: %s would change as follows (nothing written)\n", shown)
-		fmt.Fprint(out, lineDiff(file.Raw, data, file.Target, file.Target+" (new)"))
-		return nil
-	}
-	if err := file.Write(data); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "updated %s\n", shown)
-	for _, ch := range changes {
-		fmt.Fprintf(out, "  %s\n", ch)
+		fmt.Fprint(out, lineDiff(file.Raw, pl.data, file.Target, file.Target+" (new)"))
+	default:
+		fmt.Fprintf(out, "updated %s\n", shown)
+		for _, ch := range pl.changes {
+			fmt.Fprintf(out, "  %s\n", ch)
+		}
 	}
 	return nil
+}
+
+// configurePlan is what configure-docker makes of a config file.
+type configurePlan struct {
+	doc            *dockerconfig.Document // edited
+	hosts          []string               // the hosts selected
+	changes, notes []string               // as applyCredHelpers describes them
+	data           []byte                 // the new content; nil when nothing changes
+}
+
+// planConfigure parses f and applies the selected hosts to it (with
+// selectAll, every entry of this helper). It writes nothing.
+func planConfigure(f *dockerconfig.File, hosts []string, selectAll, remove bool) (configurePlan, error) {
+	doc, err := dockerconfig.Parse(f.Raw)
+	if err != nil {
+		return configurePlan{}, fmt.Errorf("%s: %w (file left untouched)", f.Target, err)
+	}
+	if selectAll {
+		entries, _ := doc.CredHelpers() // validated by Parse
+		for _, e := range entries {
+			if e.Helper == helper.HelperSuffix {
+				hosts = append(hosts, e.Host)
+			}
+		}
+	}
+	changes, notes, err := applyCredHelpers(doc, hosts, remove)
+	if err != nil {
+		return configurePlan{}, fmt.Errorf("%s: %w (file left untouched)", f.Target, err)
+	}
+	pl := configurePlan{doc: doc, hosts: hosts, changes: changes, notes: notes}
+	if len(changes) > 0 {
+		if pl.data, err = doc.Marshal(); err != nil {
+			return configurePlan{}, fmt.Errorf("%s: %w (file left untouched)", f.Target, err)
+		}
+	}
+	return pl, nil
 }
 
 // configTarget is the file configure-docker edits.

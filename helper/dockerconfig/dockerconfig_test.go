@@ -1,6 +1,7 @@
 package dockerconfig
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -118,11 +119,7 @@ func TestWriteCreatesAPrivateDirectoryAndFile(t *testing.T) {
 		t.Skip("permission bits")
 	}
 	p := filepath.Join(t.TempDir(), "new", ".docker", "config.json")
-	f, err := Read(p)
-	if err != nil || f.Exists {
-		t.Fatalf("%v %v", f, err)
-	}
-	if err := f.Write([]byte("{}\n")); err != nil {
+	if _, err := Edit(context.Background(), p, Options{}, writeAll("{}\n")); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(p)
@@ -142,11 +139,7 @@ func TestWriteKeepsTheModeAndLeavesNoTemporaryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = os.Chmod(p, 0o640)
-	f, err := Read(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Write([]byte(`{"a":1}`)); err != nil {
+	if _, err := Edit(context.Background(), p, Options{}, writeAll(`{"a":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(p)
@@ -154,8 +147,8 @@ func TestWriteKeepsTheModeAndLeavesNoTemporaryFile(t *testing.T) {
 		t.Errorf("mode %v", st.Mode())
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory holds %v", entries)
+	if len(entries) != 2 || entries[0].Name() != "config.json" || entries[1].Name() != "config.json.lock" {
+		t.Errorf("directory holds %v, want the file and its lock file", entries)
 	}
 }
 
@@ -228,7 +221,7 @@ func TestReadResolvesRelativeLinksFromTheRealDirectory(t *testing.T) {
 			if want := filepath.Join(dir, tc.want); f.Target != want || f.Exists != tc.exists {
 				t.Fatalf("target %s (exists %v), want %s (exists %v)", f.Target, f.Exists, want, tc.exists)
 			}
-			if err := f.Write([]byte("{}\n")); err != nil {
+			if _, err := Edit(context.Background(), filepath.Join(home, ".docker", "config.json"), Options{}, writeAll("{}\n")); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, tc.want)); err != nil {
@@ -250,6 +243,11 @@ func TestReadRefusesADirectory(t *testing.T) {
 	if _, err := Read(t.TempDir()); err == nil {
 		t.Error("a directory was accepted as config file")
 	}
+}
+
+// writeAll is the simplest edit: the whole content replaced with data.
+func writeAll(data string) func(*File) ([]byte, error) {
+	return func(*File) ([]byte, error) { return []byte(data), nil }
 }
 
 func mustLink(t *testing.T, target, link string) {

@@ -14,15 +14,25 @@ const (
 	noFollow = syscall.O_NOFOLLOW
 )
 
+// Owner returns the uid and gid that own fi (ok false where the platform
+// has no such owners).
+func Owner(fi fs.FileInfo) (uid, gid int, ok bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, -1, false
+	}
+	return int(st.Uid), int(st.Gid), true
+}
+
 // Trusted reports why a file that decides who gets tokens must not be
 // used, or nil: as ssh does, it must belong to the effective user or
 // root and be writable by nobody else.
 func Trusted(fi fs.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, _, ok := Owner(fi)
 	if !ok {
 		return nil
 	}
-	if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+	if uid != os.Geteuid() && uid != 0 {
 		return errUntrusted("it belongs to uid %d, not to this user (uid %d) or root", uid, os.Geteuid())
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
@@ -56,8 +66,8 @@ func trustedDirs(path string) error {
 		if err != nil {
 			return err
 		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			if uid := int(st.Uid); uid != os.Geteuid() && uid != 0 {
+		if uid, _, ok := Owner(fi); ok {
+			if uid != os.Geteuid() && uid != 0 {
 				return errUntrusted("its directory %s belongs to uid %d, not to this user (uid %d) or root", dir, uid, os.Geteuid())
 			}
 		}

@@ -11,6 +11,9 @@ const (
 	noFollow = 0
 )
 
+// Owner reports no owner on Windows, where files have ACLs instead.
+func Owner(fs.FileInfo) (uid, gid int, ok bool) { return -1, -1, false }
+
 // Trusted accepts every file on Windows, where ownership and ACLs do not
 // map onto Unix permission bits.
 func Trusted(fs.FileInfo) error { return nil }

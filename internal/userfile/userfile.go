@@ -24,6 +24,12 @@ const (
 	SecretLimit = 1 << 20
 )
 
+// NoFollowNonBlock is added to the flags of an open that must neither
+// follow a symlink at the last component nor block on a FIFO planted
+// there (0 on Windows, which has neither); the caller then checks that it
+// got a regular file.
+const NoFollowNonBlock = noFollow | nonBlock
+
 // ErrNotRegular is returned for a path that is not a regular file.
 var ErrNotRegular = errors.New("not a regular file")
 
