@@ -127,7 +127,7 @@ func readPrivateFile(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() || !ownedByMe(fi) || !privatePerm(fi) || fi.Size() > 1<<20 {
 		return nil, fmt.Errorf("%s: not a private regular file", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|safeOpen, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|userfile.NoFollowNonBlock, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func (c *fileCache) lock(ctx context.Context, key, registry string) (*flock.Floc
 		return nil, nil
 	}
 	path := filepath.Join(c.dir, strings.TrimSuffix(entryName(key, registry), ".json")+".lock")
-	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|safeOpen), flock.SetPermissions(0o600))
+	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|userfile.NoFollowNonBlock), flock.SetPermissions(0o600))
 	ok, err := l.TryLock()
 	if err != nil {
 		c.log.Info("cannot lock token cache entry, fetching without it", "file", path, "err", err)

@@ -17,12 +17,6 @@ func ownedByMe(fi os.FileInfo) bool {
 // privatePerm reports whether the permission bits keep group and others out.
 func privatePerm(fi os.FileInfo) bool { return fi.Mode().Perm()&0o077 == 0 }
 
-// safeOpen is added to the flags of every open in the cache directory: a
-// symlink there is never followed, and a FIFO planted there opens at once
-// instead of blocking the process (past its deadline and signals) until a
-// writer comes; the caller then refuses it as not a regular file.
-const safeOpen = syscall.O_NOFOLLOW | syscall.O_NONBLOCK
-
 // ownedByMeOrRoot reports whether fi belongs to the effective user or root.
 func ownedByMeOrRoot(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
