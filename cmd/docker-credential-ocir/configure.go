@@ -248,7 +248,9 @@ func (a *app) regionHosts(o configureOptions) ([]string, error) {
 //
 // Existing credHelpers keys are matched by the host they name, not by
 // their spelling: "IAD.OCIR.IO" or "https://iad.ocir.io" is iad.ocir.io,
-// so it is neither duplicated on add nor left behind on remove.
+// so it is not left behind on remove; on add the exact key is set (the
+// only one clients use for images named iad.ocir.io/…) and other
+// spellings are reported, not changed.
 func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (changes, notes []string, err error) {
 	for _, h := range hosts {
 		entries, err := doc.CredHelpers()
@@ -277,17 +279,15 @@ func applyCredHelpers(doc *dockerconfig.Document, hosts []string, remove bool) (
 			}
 			continue
 		}
-		// The entry to use: one that already points here, else the exact
-		// key, else the first other spelling of the host (so no second
-		// entry for it appears), else a new one.
+		// The exact key is what makes it work: the docker CLI, podman and
+		// containerd look keys up as written, with the host as the image
+		// names it. Other spellings of the host are the user's; they are
+		// left alone and pointed out.
 		key := h
-		if i := slices.IndexFunc(same, func(e dockerconfig.Entry) bool { return e.Helper == helper.HelperSuffix }); i >= 0 {
-			key = same[i].Host
-		} else if len(same) > 0 && !slices.ContainsFunc(same, func(e dockerconfig.Entry) bool { return e.Host == h }) {
-			key = same[0].Host
-		}
-		if key != h {
-			notes = append(notes, fmt.Sprintf("credHelpers %q is taken as %s; the docker CLI matches keys as written, so images named %s/… use the helper only once the key is spelled %q", key, h, h, h))
+		for _, e := range same {
+			if e.Host != h {
+				notes = append(notes, fmt.Sprintf("credHelpers %q also names %s (helper %q) and is left as is; clients match keys as written, so it serves only images named with that spelling", e.Host, h, e.Helper))
+			}
 		}
 		prev, changed, err := doc.SetCredHelper(key, helper.HelperSuffix)
 		if err != nil {
