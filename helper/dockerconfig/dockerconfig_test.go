@@ -245,6 +245,24 @@ func TestReadRefusesADirectory(t *testing.T) {
 	}
 }
 
+// A config file larger than any real one is refused before it is read
+// whole: a wrong path (a disk image, a log) must not cost gigabytes.
+func TestReadRefusesAFileLargerThanAnyConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxFileSize + 1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = Read(path)
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Read of a %d-byte file: %v, want a too-large error", MaxFileSize+1, err)
+	}
+}
+
 // writeAll is the simplest edit: the whole content replaced with data.
 func writeAll(data string) func(*File) ([]byte, error) {
 	return func(*File) ([]byte, error) { return []byte(data), nil }

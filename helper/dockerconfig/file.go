@@ -26,6 +26,10 @@ const (
 	NewFileMode fs.FileMode = 0o600
 )
 
+// MaxFileSize bounds what Read reads: docker's config.json and
+// containers' auth.json are kilobytes, so a larger file is the wrong one.
+const MaxFileSize = 16 << 20
+
 // maxSymlinks bounds symlink resolution, as the kernel does (ELOOP).
 const maxSymlinks = 40
 
@@ -204,9 +208,17 @@ func readChecked(path string, checked fs.FileInfo) ([]byte, error) {
 	if st, err := fh.Stat(); err != nil || !os.SameFile(st, checked) {
 		return nil, fmt.Errorf("%s %w; run the command again", path, errReplaced)
 	}
-	raw, err := io.ReadAll(fh)
+	if checked.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB, more than any config file", path, MaxFileSize>>20)
+	}
+	// The size may have grown since the stat: read one byte more than the
+	// bound to notice.
+	raw, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(raw) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB, more than any config file", path, MaxFileSize>>20)
 	}
 	return raw, nil
 }
