@@ -9,6 +9,7 @@ import (
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 
+	"github.com/ocir-credential-helper/ocir-credential-helper/internal/userfile"
 	"github.com/ocir-credential-helper/ocir-credential-helper/ocir/ocicli"
 )
 
@@ -27,6 +28,12 @@ func (p *Provider) sessionTokenIdentity(path, profile, region, tokenFile, keyFil
 			key, err := p.readKeyFile(keyFile, pass, "pass_phrase in "+where)
 			if err != nil {
 				return nil, err
+			}
+			// Read once through readSecret for its warning about a token
+			// others can read; signatures re-read the file as it is
+			// refreshed.
+			if _, err := p.readSecret(tokenFile, "session token (security_token_file)", userfile.SecretLimit); err != nil {
+				return nil, broken("read security_token_file: %w", err)
 			}
 			sp := &sessionKey{tokenFile: tokenFile, key: key}
 			tok, err := sp.token()

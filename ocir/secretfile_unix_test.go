@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ocir-credential-helper/ocir-credential-helper/test/emulator"
 )
@@ -50,6 +51,18 @@ func TestSecretFilesOthersCanReadAreUsedWithOneWarning(t *testing.T) {
 		t.Setenv("OCIR_WIF_TOKEN_FILE", path)
 		return path, middleLine(t, path)
 	}
+	session := func(file func(emulator.SessionProfile) string) func(t *testing.T, w *world) (string, string) {
+		return func(t *testing.T, w *world) (string, string) {
+			sp, err := w.e.NewSessionToken("SESSIONPERM", time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("OCI_CLI_PROFILE", sp.Profile)
+			return file(sp), middleLine(t, file(sp))
+		}
+	}
+	sessionToken := session(func(sp emulator.SessionProfile) string { return sp.TokenFile })
+	sessionKey := session(func(sp emulator.SessionProfile) string { return sp.KeyFile })
 	tests := []struct {
 		name  string
 		wif   bool
@@ -63,6 +76,9 @@ func TestSecretFilesOthersCanReadAreUsedWithOneWarning(t *testing.T) {
 		{"API key of a profile, read-only for its owner", false, profileKey, 0o400, false},
 		{"API key of OCI_CLI_KEY_FILE, world-readable", false, envKey, 0o644, true},
 		{"API key of OCI_CLI_KEY_FILE, private", false, envKey, 0o600, false},
+		{"session token file, world-readable", false, sessionToken, 0o644, true},
+		{"session token file, private", false, sessionToken, 0o600, false},
+		{"session key, world-readable", false, sessionKey, 0o644, true},
 		{"WIF client secret file, world-readable", true, clientSecret, 0o644, true},
 		{"WIF client secret file, private", true, clientSecret, 0o600, false},
 		{"WIF subject token file, world-readable", true, subjectToken, 0o604, true},
