@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -208,17 +207,19 @@ func readChecked(path string, checked fs.FileInfo) ([]byte, error) {
 	if st, err := fh.Stat(); err != nil || !os.SameFile(st, checked) {
 		return nil, fmt.Errorf("%s %w; run the command again", path, errReplaced)
 	}
+	// The size is checked before reading, so a huge file costs nothing,
+	// and while reading, as it may have grown since.
+	var raw []byte
 	if checked.Size() > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB, more than any config file", path, MaxFileSize>>20)
+		err = userfile.ErrTooLarge
+	} else {
+		raw, err = userfile.ReadAtMost(fh, MaxFileSize)
 	}
-	// The size may have grown since the stat: read one byte more than the
-	// bound to notice.
-	raw, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
-	if err != nil {
+	switch {
+	case errors.Is(err, userfile.ErrTooLarge):
+		return nil, fmt.Errorf("%s is larger than %d MiB, more than any config file", path, MaxFileSize>>20)
+	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(raw) > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d MiB, more than any config file", path, MaxFileSize>>20)
 	}
 	return raw, nil
 }

@@ -51,7 +51,7 @@ func ReadInfo(path string, limit int64) ([]byte, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	raw, err := readAtMost(f, limit)
+	raw, err := ReadAtMost(f, limit)
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
@@ -61,8 +61,9 @@ func ReadInfo(path string, limit int64) ([]byte, fs.FileInfo, error) {
 	return raw, fi, nil
 }
 
-// readAtMost reads f to its end, or fails with ErrTooLarge past limit bytes.
-func readAtMost(f io.Reader, limit int64) ([]byte, error) {
+// ReadAtMost reads f to its end, or fails with ErrTooLarge past limit
+// bytes: for a file a caller opened and checked itself.
+func ReadAtMost(f io.Reader, limit int64) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
@@ -90,7 +91,7 @@ func ReadTrusted(path string, limit int64) ([]byte, error) {
 	if err := trustedDirs(path); err != nil {
 		return nil, fmt.Errorf("refusing to use it: %w", err)
 	}
-	return readAtMost(f, limit)
+	return ReadAtMost(f, limit)
 }
 
 // Open opens path for reading, non-blocking, and returns it only if it is
