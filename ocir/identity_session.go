@@ -29,13 +29,9 @@ func (p *Provider) sessionTokenIdentity(path, profile, region, tokenFile, keyFil
 			if err != nil {
 				return nil, err
 			}
-			// Read once through readSecret for its warning about a token
-			// others can read; signatures re-read the file as it is
-			// refreshed.
-			if _, err := p.readSecret(tokenFile, "session token (security_token_file)", userfile.SecretLimit); err != nil {
-				return nil, broken("read security_token_file: %w", err)
-			}
-			sp := &sessionKey{tokenFile: tokenFile, key: key}
+			sp := &sessionKey{tokenFile: tokenFile, key: key, read: func(path string) ([]byte, error) {
+				return p.readSecret(path, "session token (security_token_file)", userfile.SecretLimit)
+			}}
 			tok, err := sp.token()
 			if err != nil {
 				return nil, err
@@ -55,10 +51,11 @@ func (p *Provider) sessionTokenIdentity(path, profile, region, tokenFile, keyFil
 type sessionKey struct {
 	tokenFile string
 	key       *rsa.PrivateKey
+	read      func(path string) ([]byte, error) // the Provider's readSecret: warns once if others can read the token
 }
 
 func (s *sessionKey) token() (string, error) {
-	raw, err := ocicli.ReadFile(s.tokenFile)
+	raw, err := s.read(s.tokenFile)
 	if err != nil {
 		return "", broken("read security_token_file: %w", err)
 	}
